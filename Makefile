@@ -1,0 +1,44 @@
+# Geitonia — the two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+export GEITONIA_HOME ?= $(CURDIR)/var
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DAGSTER_HOME := $(GEITONIA_HOME)/dagster
+DEMO_SCALE ?= municipal
+DEMO_SEED ?= 20260101
+
+.PHONY: env demo generate test test-fast lint bench clean
+
+## env: create the virtual environment from the lock file (uv, installed if missing)
+env: $(VENV)/.synced
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	uv sync --frozen --python $(PYTHON)
+	@touch $@
+
+## demo: generate the demo municipality and run the pipeline
+demo: env
+	@mkdir -p "$(GEITONIA_HOME)" "$(DAGSTER_HOME)"
+	$(BIN)/geitonia generate --scale $(DEMO_SCALE) --seed $(DEMO_SEED) --out "$(GEITONIA_HOME)/demo"
+
+## test: the whole test suite (unit, generator, pipeline)
+test: env
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+test-fast: env
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## bench: benchmarks (report figures, never pass/fail on time)
+bench: env
+	$(BIN)/python benchmarks/bench_generate.py
+
+clean:
+	rm -rf "$(GEITONIA_HOME)" $(VENV) .pytest_cache .ruff_cache dbt_project/target dbt_project/logs
