@@ -1,6 +1,6 @@
 """Benchmark: `geitonia generate` at the municipal scale (target: under 60 s, under 2 GB).
 
-    python benchmarks/bench_generate.py [--repeats N] [--scale municipal]
+python benchmarks/bench_generate.py [--repeats N] [--scale municipal]
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [geitonia, "generate", "--scale", args.scale, "--out", str(Path(tmp) / "gen")]
         m = measure(f"generate {args.scale}", cmd, args.repeats, env=dict(os.environ))
-    write_report(f"generate_{args.scale}", [m.row()], {"targets": {"seconds": 60, "peak_rss_mb": 2048}})
+    write_report(
+        f"generate_{args.scale}", [m.row()], {"targets": {"seconds": 60, "peak_rss_mb": 2048}}
+    )
 
 
 if __name__ == "__main__":

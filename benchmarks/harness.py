@@ -5,6 +5,7 @@ Benchmarks report figures; they never pass or fail on time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import subprocess
@@ -54,14 +55,14 @@ def _tree_rss(proc: psutil.Process) -> int:
     except psutil.NoSuchProcess:
         return 0
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             total += p.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
     return total
 
 
-def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, interval: float = 0.05) -> tuple[float, float]:
+def run_measured(
+    cmd: list[str], *, env: dict[str, str] | None = None, interval: float = 0.05
+) -> tuple[float, float]:
     """Run `cmd`, sampling the RSS of its process tree; return (seconds, peak MB)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -77,7 +78,9 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, interval:
     return seconds, peak / 2**20
 
 
-def measure(name: str, cmd: list[str], repeats: int, env: dict[str, str] | None = None) -> Measurement:
+def measure(
+    name: str, cmd: list[str], repeats: int, env: dict[str, str] | None = None
+) -> Measurement:
     m = Measurement(name)
     for _ in range(repeats):
         s, mb = run_measured(cmd, env=env)
@@ -90,7 +93,9 @@ def measure(name: str, cmd: list[str], repeats: int, env: dict[str, str] | None 
 def write_report(stem: str, rows: list[dict], extra: dict | None = None) -> Path:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     payload = {"rows": rows, **(extra or {})}
-    (OUT_DIR / f"{stem}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+    (OUT_DIR / f"{stem}.json").write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
     cols = list(rows[0])
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]

@@ -27,8 +27,12 @@ def _root() -> None:
 @app.command()
 def generate(
     scale: Annotated[str, typer.Option(help="small | municipal | national")] = "small",
-    out: Annotated[Path | None, typer.Option(help="output folder (default $GEITONIA_HOME/demo)")] = None,
-    seed: Annotated[int, typer.Option(help="random seed; one seed gives identical files")] = 20260101,
+    out: Annotated[
+        Path | None, typer.Option(help="output folder (default $GEITONIA_HOME/demo)")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="random seed; one seed gives identical files")
+    ] = 20260101,
     municipalities: Annotated[
         int | None, typer.Option(help="number of municipalities (national scale)")
     ] = None,

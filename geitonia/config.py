@@ -56,7 +56,13 @@ class Paths:
         return self.home / "demo"
 
     def ensure(self) -> Paths:
-        for p in (self.landing, self.archive, self.warehouse_dir, self.snapshots, self.dagster_home):
+        for p in (
+            self.landing,
+            self.archive,
+            self.warehouse_dir,
+            self.snapshots,
+            self.dagster_home,
+        ):
             p.mkdir(parents=True, exist_ok=True)
         self.secrets.mkdir(parents=True, exist_ok=True, mode=0o700)
         return self

@@ -15,8 +15,54 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "reference"
 
 # ELOT 743 transliteration (simplified: digraphs first), for English labels of place names.
-_DIGRAPHS = {"ΟΥ": "OU", "ΑΥ": "AV", "ΕΥ": "EV", "ΜΠ": "B", "ΝΤ": "D", "ΓΚ": "GK", "ΓΓ": "NG", "ΤΣ": "TS", "ΤΖ": "TZ"}
-_SINGLE = dict(zip("ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ", "A V G D E Z I TH I K L M N X O P R S T Y F CH PS O".split(), strict=True))
+_DIGRAPHS = {
+    "ΟΥ": "OU",
+    "ΑΥ": "AV",
+    "ΕΥ": "EV",
+    "ΜΠ": "B",
+    "ΝΤ": "D",
+    "ΓΚ": "GK",
+    "ΓΓ": "NG",
+    "ΤΣ": "TS",
+    "ΤΖ": "TZ",
+}
+_SINGLE = dict(
+    zip(
+        "ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ",
+        [
+            "A",
+            "V",
+            "G",
+            "D",
+            "E",
+            "Z",
+            "I",
+            "TH",
+            "I",
+            "K",
+            "L",
+            "M",
+            "N",
+            "X",
+            "O",
+            "P",
+            "R",
+            "S",
+            "T",
+            "Y",
+            "F",
+            "CH",
+            "PS",
+            "O",
+        ],
+        strict=True,
+    )
+)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
 
 
 def translit(s: str) -> str:
@@ -26,7 +72,11 @@ def translit(s: str) -> str:
         two = s[i : i + 2]
         if two in _DIGRAPHS:
             word_start = i == 0 or not s[i - 1].isalpha()
-            out.append({"ΜΠ": "MP", "ΝΤ": "NT"}.get(two, _DIGRAPHS[two]) if not word_start else _DIGRAPHS[two])
+            out.append(
+                {"ΜΠ": "MP", "ΝΤ": "NT"}.get(two, _DIGRAPHS[two])
+                if not word_start
+                else _DIGRAPHS[two]
+            )
             i += 2
             continue
         out.append(_SINGLE.get(s[i], s[i]))
@@ -52,7 +102,9 @@ _EN = {
 
 
 def _norm(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", s.upper()) if not unicodedata.combining(c)).strip()
+    return "".join(
+        c for c in unicodedata.normalize("NFD", s.upper()) if not unicodedata.combining(c)
+    ).strip()
 
 
 def clean_name(name: str, level: str) -> str:
@@ -66,9 +118,14 @@ def clean_name(name: str, level: str) -> str:
 
 def main(ref: Path) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    codebook = {r["community_code"]: r for r in csv.DictReader(open(ref / "heraklion_kallikratis_codebook_2011.csv", encoding="utf-8"))}
+    codebook = {
+        r["community_code"]: r for r in _rows(ref / "heraklion_kallikratis_codebook_2011.csv")
+    }
     # ELSTAT community code 7101XXYY -> YPES 9305XXYY (same unit/community numbering in both codebooks)
-    pop2021 = {r["elstat_municipality_code"]: r for r in csv.DictReader(open(ref / "crete_municipalities_census_2021_provisional.csv", encoding="utf-8"))}
+    pop2021 = {
+        r["elstat_municipality_code"]: r
+        for r in _rows(ref / "crete_municipalities_census_2021_provisional.csv")
+    }
     rows = []
     # The YPES (Kallikratis) codebook numbers units and communities differently from ELSTAT
     # (ELSTAT 710101 = Heraklion, YPES 930502 = Heraklion): match them by normalised name.
@@ -76,16 +133,22 @@ def main(ref: Path) -> None:
     by_name: dict[tuple[str, str], list[str]] = {}
     for ypes, cb in codebook.items():
         unit = _norm(cb["municipal_unit_name"])
-        name = "ΗΡΑΚΛΕΙΟΥ" if "ΔΗΜ. ΔΙΑΜΕΡ. ΗΡΑΚΛΕΙΟΥ" in cb["kapodistrias_name"] else _norm(cb["kapodistrias_name"])
+        name = (
+            "ΗΡΑΚΛΕΙΟΥ"
+            if "ΔΗΜ. ΔΙΑΜΕΡ. ΗΡΑΚΛΕΙΟΥ" in cb["kapodistrias_name"]
+            else _norm(cb["kapodistrias_name"])
+        )
         by_name.setdefault((unit, name), []).append(ypes)
     unit_names: dict[str, str] = {}
-    for r in csv.DictReader(open(ref / "heraklion_municipality_census_1991_2001_2011.csv", encoding="utf-8")):
+    for r in _rows(ref / "heraklion_municipality_census_1991_2001_2011.csv"):
         level = r["level_name"]
         code = r["code_2011"]
         ypes = None
         if level == "municipal_unit":
             unit_names[code] = _norm(clean_name(r["name_el"], level))
-            ypes = sorted({c[:6] for (u, _n), cs in by_name.items() if u == unit_names[code] for c in cs})[0]
+            ypes = sorted(
+                {c[:6] for (u, _n), cs in by_name.items() if u == unit_names[code] for c in cs}
+            )[0]
         elif level == "community":
             key = (unit_names[r["parent_code"]], _norm(clean_name(r["name_el"], level)))
             key = _ALIASES.get(key, key)
@@ -102,7 +165,11 @@ def main(ref: Path) -> None:
                 "parent_code": r.get("parent_code", ""),
                 "name_el": name_el,
                 "name_en": _EN.get(code) or translit(name_el.split(",")[0]),
-                "community_type": ("ΔΗΜ. ΚΟΙΝΟΤ" if r["name_el"].startswith("Δημοτική") else "ΤΟΠ. ΚΟΙΝΟΤ") if level == "community" else "",
+                "community_type": (
+                    "ΔΗΜ. ΚΟΙΝΟΤ" if r["name_el"].startswith("Δημοτική") else "ΤΟΠ. ΚΟΙΝΟΤ"
+                )
+                if level == "community"
+                else "",
                 "pop_2011_resident": r["pop2011_resident"],
                 "pop_2011_defacto": r["pop2011_defacto"],
                 "pop_2001_resident": r["pop2001_resident"],
@@ -121,27 +188,52 @@ def main(ref: Path) -> None:
         w.writerows(rows)
 
     with open(OUT / "ref_crete_municipalities_2021.csv", "w", encoding="utf-8", newline="") as fh:
-        src = list(csv.DictReader(open(ref / "crete_municipalities_census_2021_provisional.csv", encoding="utf-8")))
-        w = csv.DictWriter(fh, fieldnames=["municipality_code", "name_el", "name_en", *list(src[0])[2:]])
+        src = list(_rows(ref / "crete_municipalities_census_2021_provisional.csv"))
+        w = csv.DictWriter(
+            fh, fieldnames=["municipality_code", "name_el", "name_en", *list(src[0])[2:]]
+        )
         w.writeheader()
         for r in src:
             name = r.pop("municipality_name")
             code = r.pop("elstat_municipality_code")
             w.writerow({"municipality_code": code, "name_el": name, "name_en": translit(name), **r})
 
-    gj = json.loads((ref / "heraklion_municipality_boundary_wgs84.geojson").read_text(encoding="utf-8"))
+    gj = json.loads(
+        (ref / "heraklion_municipality_boundary_wgs84.geojson").read_text(encoding="utf-8")
+    )
     geom = gj["features"][0]["geometry"]
     with open(OUT / "ref_municipality_boundary.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["municipality_code", "kallikratis_code", "geometry_geojson"])
         w.writerow(["7101", "9305", json.dumps(geom, separators=(",", ":"))])
 
-    src = list(csv.DictReader(open(ref / "esf_2014_2020_common_output_indicators.csv", encoding="utf-8")))
-    with open(OUT / "ref_esf_common_output_indicators.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["code", "unit", "indicator_en", "is_sensitive_data", "in_annex_as_amended", "notes"])
+    src = list(_rows(ref / "esf_2014_2020_common_output_indicators.csv"))
+    with open(
+        OUT / "ref_esf_common_output_indicators.csv", "w", encoding="utf-8", newline=""
+    ) as fh:
+        w = csv.DictWriter(
+            fh,
+            fieldnames=[
+                "code",
+                "unit",
+                "indicator_en",
+                "is_sensitive_data",
+                "in_annex_as_amended",
+                "notes",
+            ],
+        )
         w.writeheader()
         for r in src:
-            w.writerow({"code": r["code"], "unit": r["unit"], "indicator_en": r["indicator_en"], "is_sensitive_data": str(r["annex_asterisks"] == "*").lower(), "in_annex_as_amended": r["in_annex_as_amended"], "notes": r["notes"]})
+            w.writerow(
+                {
+                    "code": r["code"],
+                    "unit": r["unit"],
+                    "indicator_en": r["indicator_en"],
+                    "is_sensitive_data": str(r["annex_asterisks"] == "*").lower(),
+                    "in_annex_as_amended": r["in_annex_as_amended"],
+                    "notes": r["notes"],
+                }
+            )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,11 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    # a few thousand residents, one year (2020, with the crisis spike): seconds, for tests
-    "small": Scale("small", 0.03, date(2020, 1, 1), date(2020, 12, 31)),
+    # a few thousand residents, one year (2020, with the crisis spike): a smoke test in a second
+    "tiny": Scale("tiny", 0.03, date(2020, 1, 1), date(2020, 12, 31)),
+    # one resident in ten (≈17,000), one year (2020): seconds, and enough service users per
+    # neighbourhood for the tests of indicators, intervals and suppression to mean something
+    "small": Scale("small", 0.1, date(2020, 1, 1), date(2020, 12, 31)),
     # Heraklion's population, five years
     "municipal": Scale("municipal", 1.0, date(2019, 1, 1), date(2023, 12, 31)),
     # many municipalities of Heraklion's size (count set with --municipalities)

@@ -36,7 +36,9 @@ def _streams(seed: int) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(s) for name, s in zip(_STAGES, children, strict=True)}
 
 
-def build_world(cfg: GeneratorConfig, spec_dir: Path | None = None) -> tuple[World, dict[str, float]]:
+def build_world(
+    cfg: GeneratorConfig, spec_dir: Path | None = None
+) -> tuple[World, dict[str, float]]:
     """Build one municipality's world (geography, people, service use) in memory."""
     from synthetic import geography, population, services
 
@@ -52,7 +54,9 @@ def build_world(cfg: GeneratorConfig, spec_dir: Path | None = None) -> tuple[Wor
     t = time.perf_counter()
     svc = services.simulate_services(geo, pop, cfg, rng["services"])
     seconds["services"] = time.perf_counter() - t
-    world = World(geography=geo, population=pop, services=svc, start=cfg.scale.start, end=cfg.scale.end)
+    world = World(
+        geography=geo, population=pop, services=svc, start=cfg.scale.start, end=cfg.scale.end
+    )
     return world, seconds
 
 
@@ -62,7 +66,7 @@ def generate(cfg: GeneratorConfig, out_dir: Path, *, overwrite: bool = True) -> 
 
     out_dir = Path(out_dir)
     if out_dir.exists() and overwrite:
-        for sub in ("exports", "reference", "truth"):
+        for sub in ("exports", "truth"):
             shutil.rmtree(out_dir / sub, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -71,17 +75,19 @@ def generate(cfg: GeneratorConfig, out_dir: Path, *, overwrite: bool = True) -> 
     geo, pop = world.geography, world.population
 
     t = time.perf_counter()
-    geography.write_reference(geo, pop.persons, cfg.scale.start, out_dir / "reference")
+    result = exports.write_exports(world, cfg, out_dir, rng["exports"])
     truth = out_dir / "truth"
-    truth.mkdir(parents=True, exist_ok=True)
+    result.fault_stats.write_csv(truth / "fault_stats.csv")
+    seconds["exports"] = time.perf_counter() - t
+    t = time.perf_counter()
+    # what a municipality supplies once travels with its exports: <m>/reference/
+    ref_dir = out_dir / "exports" / geo.municipality_code / "reference"
+    geography.write_reference(geo, pop.persons, cfg.scale.start, ref_dir)
     geography.write_truth_areas(geo, truth)
     pop.persons.write_parquet(truth / "persons.parquet")
     pop.households.write_parquet(truth / "households.parquet")
     seconds["reference"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    result = exports.write_exports(world, cfg, out_dir, rng["exports"])
-    seconds["exports"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t0
 
     files = pl.read_csv(truth / "files.csv", infer_schema_length=0)

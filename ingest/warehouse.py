@@ -1,0 +1,269 @@
+"""The raw layer of the warehouse: load log, raw tables and reject tables, written atomically.
+
+Every file is loaded in ONE DuckDB transaction: its rows, its rejects, the removal of the rows of
+an earlier version of the same period (a corrected re-send), and its load-log entry. A process
+killed in the middle leaves the warehouse as it was; the next run sees the file as not loaded and
+loads it again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+RAW = "raw"
+
+LOAD_LOG_DDL = f"""
+create table if not exists {RAW}.load_log (
+    load_id varchar primary key,
+    run_id varchar,
+    municipality_code varchar,
+    source varchar,
+    entity varchar,
+    contract_id varchar,
+    file_name varchar,
+    landing_path varchar,
+    sha256 varchar,
+    size_bytes bigint,
+    period date,
+    status varchar,          -- loaded | refused
+    reason_code varchar,     -- for refused files
+    message_el varchar,
+    message_en varchar,
+    encoding varchar,
+    delimiter varchar,
+    sheet varchar,
+    header_row integer,
+    unknown_columns varchar,
+    missing_columns varchar,
+    rows_read bigint,
+    rows_loaded bigint,
+    rows_rejected bigint,
+    rows_repaired bigint,
+    rows_skipped bigint,
+    rows_unassigned bigint,
+    rows_without_valid_amka bigint,
+    started_at timestamp,
+    finished_at timestamp,
+    superseded_by varchar,   -- load_id of the corrected re-send that replaced this load
+    replaces varchar         -- load_ids this load replaced (comma-separated)
+)
+"""
+
+
+def table_name(source: str, entity: str) -> str:
+    return f"{source}__{entity}"
+
+
+def reject_table_name(source: str, entity: str) -> str:
+    return f"{source}__{entity}__rejects"
+
+
+@dataclass
+class LoadRecord:
+    """What a file's processing produced; written by `Warehouse.commit_file` in one transaction."""
+
+    load_id: str
+    run_id: str
+    municipality_code: str
+    source: str
+    entity: str
+    contract_id: str | None
+    file_name: str
+    landing_path: str
+    sha256: str
+    size_bytes: int
+    period: str | None  # "YYYY-MM"
+    status: str  # loaded | refused
+    started_at: datetime
+    finished_at: datetime | None = None
+    reason_code: str | None = None
+    message_el: str | None = None
+    message_en: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+    unknown_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_repaired: int = 0
+    rows_skipped: int = 0
+    rows_unassigned: int = 0
+    rows_without_valid_amka: int = 0
+    rows: pl.DataFrame | None = None  # loaded rows (pseudonymised)
+    rejects: pl.DataFrame | None = None  # rejected rows (pseudonymised)
+
+    def log_row(self) -> dict:
+        period = f"{self.period}-01" if self.period else None
+        return {
+            "load_id": self.load_id,
+            "run_id": self.run_id,
+            "municipality_code": self.municipality_code,
+            "source": self.source,
+            "entity": self.entity,
+            "contract_id": self.contract_id,
+            "file_name": self.file_name,
+            "landing_path": self.landing_path,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "period": period,
+            "status": self.status,
+            "reason_code": self.reason_code,
+            "message_el": self.message_el,
+            "message_en": self.message_en,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+            "unknown_columns": ";".join(self.unknown_columns) or None,
+            "missing_columns": ";".join(self.missing_columns) or None,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "rows_repaired": self.rows_repaired,
+            "rows_skipped": self.rows_skipped,
+            "rows_unassigned": self.rows_unassigned,
+            "rows_without_valid_amka": self.rows_without_valid_amka,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at or datetime.now(),
+            "superseded_by": None,
+            "replaces": None,
+        }
+
+
+def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with the memory limit and threads from configuration."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config = {
+        "memory_limit": os.environ.get("GEITONIA_DUCKDB_MEMORY_LIMIT", "4GB"),
+        "threads": int(os.environ.get("GEITONIA_DUCKDB_THREADS", "2")),
+        "preserve_insertion_order": False,
+    }
+    return duckdb.connect(str(path), read_only=read_only, config=config)
+
+
+class Warehouse:
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.con.execute(f"create schema if not exists {RAW}")
+        self.con.execute(LOAD_LOG_DDL)
+
+    @classmethod
+    @contextmanager
+    def open(cls, path: Path) -> Iterator[Warehouse]:
+        con = connect(path)
+        try:
+            yield cls(con)
+        finally:
+            con.close()
+
+    # --- queries ------------------------------------------------------------------------
+    def loaded_hashes(self) -> set[str]:
+        """Hashes of files already processed (loaded or refused): such a file is skipped."""
+        return {r[0] for r in self.con.execute(f"select sha256 from {RAW}.load_log").fetchall()}
+
+    def current_loads(
+        self, municipality_code: str, source: str, entity: str, period: str
+    ) -> list[str]:
+        rows = self.con.execute(
+            f"""select load_id from {RAW}.load_log
+                where municipality_code = ? and source = ? and entity = ? and period = ?
+                  and status = 'loaded' and superseded_by is null""",
+            [municipality_code, source, entity, f"{period}-01"],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def table_exists(self, name: str) -> bool:
+        return bool(
+            self.con.execute(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [RAW, name],
+            ).fetchone()[0]
+        )
+
+    # --- writes ---------------------------------------------------------------------------
+    def _append(self, name: str, df: pl.DataFrame) -> None:
+        """Append by column name, creating the table or adding new columns as needed."""
+        self.con.register("_incoming", df.to_arrow())
+        try:
+            if not self.table_exists(name):
+                self.con.execute(f'create table {RAW}."{name}" as select * from _incoming limit 0')
+            else:
+                have = {
+                    r[0]
+                    for r in self.con.execute(
+                        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                        [RAW, name],
+                    ).fetchall()
+                }
+                for col, dtype, *_ in self.con.execute("describe _incoming").fetchall():
+                    if col not in have:
+                        self.con.execute(f'alter table {RAW}."{name}" add column "{col}" {dtype}')
+            if df.height:
+                self.con.execute(f'insert into {RAW}."{name}" by name select * from _incoming')
+        finally:
+            self.con.unregister("_incoming")
+
+    def commit_file(self, rec: LoadRecord, *, replace_period: bool = True) -> list[str]:
+        """Write one file's result atomically; return the load_ids it replaced."""
+        replaced: list[str] = []
+        self.con.execute("begin transaction")
+        try:
+            if rec.status == "loaded" and rec.period and replace_period:
+                replaced = self.current_loads(
+                    rec.municipality_code, rec.source, rec.entity, rec.period
+                )
+                for name in (
+                    table_name(rec.source, rec.entity),
+                    reject_table_name(rec.source, rec.entity),
+                ):
+                    if replaced and self.table_exists(name):
+                        self.con.execute(
+                            f'delete from {RAW}."{name}" where _load_id in (select unnest(?))',
+                            [replaced],
+                        )
+                if replaced:
+                    self.con.execute(
+                        f"update {RAW}.load_log set superseded_by = ? where load_id in (select unnest(?))",
+                        [rec.load_id, replaced],
+                    )
+            if rec.rows is not None:
+                self._append(table_name(rec.source, rec.entity), rec.rows)
+            if rec.rejects is not None and rec.rejects.height:
+                self._append(reject_table_name(rec.source, rec.entity), rec.rejects)
+            row = rec.log_row()
+            row["replaces"] = ",".join(replaced) or None
+            cols = list(row)
+            self.con.execute(
+                f"insert into {RAW}.load_log ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
+                [row[c] for c in cols],
+            )
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        return replaced
+
+    def replace_reference(self, name: str, municipality_code: str, df: pl.DataFrame) -> None:
+        """Replace one municipality's rows of a reference table atomically."""
+        self.con.execute("begin transaction")
+        try:
+            if self.table_exists(name):
+                self.con.execute(
+                    f'delete from {RAW}."{name}" where municipality_code = ?', [municipality_code]
+                )
+            self._append(name, df)
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
