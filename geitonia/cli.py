@@ -61,6 +61,143 @@ def generate(
     console.print(f"exports: {out_dir / 'exports'}\nground truth (tests only): {out_dir / 'truth'}")
 
 
+def _fmt_int(n: int) -> str:
+    """Thousands with a dot, as a Greek reader expects (12.345)."""
+    return f"{n:,}".replace(",", ".")
+
+
+@app.command()
+def ingest(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(
+            help="landing folder (<municipality>/<source>/<entity>/files); default $GEITONIA_HOME/landing"
+        ),
+    ] = None,
+    all_files: Annotated[
+        bool, typer.Option("--all-files", help="list every file, not only those with problems")
+    ] = False,
+) -> None:
+    """Ingest every new export under a landing folder into the warehouse."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest.landing import scan
+    from ingest.pipeline import IngestContext, ingest_landing
+    from ingest.pseudonymise import Pseudonymiser, load_key
+    from ingest.warehouse import Warehouse
+
+    p = paths().ensure()
+    root = folder if folder is not None else p.landing
+    if (root / "exports").is_dir():  # the generator's output folder
+        root = root / "exports"
+    if not root.is_dir():
+        raise typer.BadParameter(f"{root} is not a folder")
+    files = scan(root)
+    with Warehouse.open(p.warehouse) as wh:
+        ctx = IngestContext(
+            warehouse=wh, pseudonymiser=Pseudonymiser(load_key(p)), archive_dir=p.archive
+        )
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("ingest", total=len(files))
+
+            def step(lf, rec) -> None:  # noqa: ANN001
+                bar.update(task, advance=1, description=f"{lf.source}/{lf.entity} {lf.name[:40]}")
+
+            run = ingest_landing(root, ctx, on_file=step, files=files)
+    _print_run(run, all_files)
+
+
+def _print_run(run, all_files: bool) -> None:  # noqa: ANN001
+    t = Table(title=f"Ingest {run.run_id}: files")
+    for c in (
+        "source/entity",
+        "file",
+        "period",
+        "status",
+        "read",
+        "loaded",
+        "rejected",
+        "repaired",
+        "unassigned",
+        "reason",
+    ):
+        t.add_column(
+            c,
+            justify="right"
+            if c in ("read", "loaded", "rejected", "repaired", "unassigned")
+            else "left",
+        )
+    shown = 0
+    for r in run.records:
+        if not all_files and r.status == "loaded" and r.rows_rejected == 0:
+            continue
+        shown += 1
+        t.add_row(
+            f"{r.source}/{r.entity}",
+            r.file_name,
+            r.period or "",
+            r.status,
+            _fmt_int(r.rows_read),
+            _fmt_int(r.rows_loaded),
+            _fmt_int(r.rows_rejected),
+            _fmt_int(r.rows_repaired),
+            _fmt_int(r.rows_unassigned),
+            (r.reason_code or "") + (f": {r.message_en}" if r.message_en else ""),
+        )
+    if shown:
+        console.print(t)
+    by: dict[str, list[int]] = {}
+    for r in run.records:
+        row = by.setdefault(f"{r.source}/{r.entity}", [0] * 7)
+        vals = [
+            r.status == "loaded",
+            r.status == "refused",
+            r.rows_read,
+            r.rows_loaded,
+            r.rows_rejected,
+            r.rows_repaired,
+            r.rows_unassigned,
+        ]
+        by[f"{r.source}/{r.entity}"] = [a + int(b) for a, b in zip(row, vals, strict=True)]
+    s = Table(title="Ingest summary by source")
+    for c in (
+        "source/entity",
+        "files loaded",
+        "files refused",
+        "rows read",
+        "loaded",
+        "rejected",
+        "repaired",
+        "unassigned",
+    ):
+        s.add_column(c, justify="left" if c == "source/entity" else "right")
+    for k in sorted(by):
+        s.add_row(k, *[_fmt_int(v) for v in by[k]])
+    tot = run.totals()
+    s.add_row(
+        "Σύνολο / total",
+        _fmt_int(tot["files_loaded"]),
+        _fmt_int(tot["files_refused"]),
+        _fmt_int(tot["rows_read"]),
+        _fmt_int(tot["rows_loaded"]),
+        _fmt_int(tot["rows_rejected"]),
+        _fmt_int(tot["rows_repaired"]),
+        _fmt_int(tot["rows_unassigned"]),
+    )
+    console.print(s)
+    console.print(
+        f"{len(run.skipped)} file(s) already loaded were skipped; reference data for "
+        f"{', '.join(run.reference) or 'no municipality'}; {run.seconds:.1f} s".replace(".", ",", 1)
+    )
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -9,6 +9,7 @@ loads it again.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ create table if not exists {RAW}.load_log (
     rows_rejected bigint,
     rows_repaired bigint,
     rows_skipped bigint,
+    skipped_rows varchar,    -- "<source_row>:<reason>;..." (totals rows and the like)
     rows_unassigned bigint,
     rows_without_valid_amka bigint,
     started_at timestamp,
@@ -98,6 +100,7 @@ class LoadRecord:
     rows_rejected: int = 0
     rows_repaired: int = 0
     rows_skipped: int = 0
+    skipped_rows: list[tuple[int, str]] = field(default_factory=list)
     rows_unassigned: int = 0
     rows_without_valid_amka: int = 0
     rows: pl.DataFrame | None = None  # loaded rows (pseudonymised)
@@ -132,6 +135,7 @@ class LoadRecord:
             "rows_rejected": self.rows_rejected,
             "rows_repaired": self.rows_repaired,
             "rows_skipped": self.rows_skipped,
+            "skipped_rows": ";".join(f"{r}:{why}" for r, why in self.skipped_rows) or None,
             "rows_unassigned": self.rows_unassigned,
             "rows_without_valid_amka": self.rows_without_valid_amka,
             "started_at": self.started_at,
@@ -155,8 +159,8 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
 class Warehouse:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
-        self.con.execute(f"create schema if not exists {RAW}")
-        self.con.execute(LOAD_LOG_DDL)
+        self._run(f"create schema if not exists {RAW}")
+        self._run(LOAD_LOG_DDL)
 
     @classmethod
     @contextmanager
@@ -167,28 +171,38 @@ class Warehouse:
         finally:
             con.close()
 
+    def _run(self, sql: str, params: list | None = None) -> list[tuple]:
+        """Execute a statement and consume its result (DuckDB wants results finished before the
+        next statement on the connection)."""
+        return self.con.execute(sql, params).fetchall()
+
     # --- queries ------------------------------------------------------------------------
-    def loaded_hashes(self) -> set[str]:
-        """Hashes of files already processed (loaded or refused): such a file is skipped."""
-        return {r[0] for r in self.con.execute(f"select sha256 from {RAW}.load_log").fetchall()}
+    def processed(self) -> dict[str, set]:
+        """What earlier runs did: hashes of loaded files (the same content anywhere is skipped)
+        and (hash, landing path) of refused files (the same refused file is not logged twice)."""
+        rows = self._run(f"select sha256, landing_path, status from {RAW}.load_log")
+        return {
+            "loaded": {h for h, _p, s in rows if s == "loaded"},
+            "refused": {(h, p) for h, p, s in rows if s == "refused"},
+        }
 
     def current_loads(
         self, municipality_code: str, source: str, entity: str, period: str
     ) -> list[str]:
-        rows = self.con.execute(
+        rows = self._run(
             f"""select load_id from {RAW}.load_log
                 where municipality_code = ? and source = ? and entity = ? and period = ?
                   and status = 'loaded' and superseded_by is null""",
             [municipality_code, source, entity, f"{period}-01"],
-        ).fetchall()
+        )
         return [r[0] for r in rows]
 
     def table_exists(self, name: str) -> bool:
         return bool(
-            self.con.execute(
+            self._run(
                 "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
                 [RAW, name],
-            ).fetchone()[0]
+            )[0][0]
         )
 
     # --- writes ---------------------------------------------------------------------------
@@ -197,27 +211,32 @@ class Warehouse:
         self.con.register("_incoming", df.to_arrow())
         try:
             if not self.table_exists(name):
-                self.con.execute(f'create table {RAW}."{name}" as select * from _incoming limit 0')
+                self._run(f'create table {RAW}."{name}" as select * from _incoming limit 0')
             else:
                 have = {
                     r[0]
-                    for r in self.con.execute(
+                    for r in self._run(
                         "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
                         [RAW, name],
-                    ).fetchall()
+                    )
                 }
                 for col, dtype, *_ in self.con.execute("describe _incoming").fetchall():
                     if col not in have:
-                        self.con.execute(f'alter table {RAW}."{name}" add column "{col}" {dtype}')
+                        self._run(f'alter table {RAW}."{name}" add column "{col}" {dtype}')
             if df.height:
-                self.con.execute(f'insert into {RAW}."{name}" by name select * from _incoming')
+                self._run(f'insert into {RAW}."{name}" by name select * from _incoming')
         finally:
             self.con.unregister("_incoming")
 
-    def commit_file(self, rec: LoadRecord, *, replace_period: bool = True) -> list[str]:
-        """Write one file's result atomically; return the load_ids it replaced."""
+    def commit_file(
+        self, rec: LoadRecord, *, replace_period: bool = True, pause_before_commit: float = 0.0
+    ) -> list[str]:
+        """Write one file's result atomically; return the load_ids it replaced.
+
+        `pause_before_commit` (tests only) holds the transaction open after every write, so a
+        test can kill the process at that point and check that nothing of the file remains."""
         replaced: list[str] = []
-        self.con.execute("begin transaction")
+        self._run("begin transaction")
         try:
             if rec.status == "loaded" and rec.period and replace_period:
                 replaced = self.current_loads(
@@ -228,12 +247,12 @@ class Warehouse:
                     reject_table_name(rec.source, rec.entity),
                 ):
                     if replaced and self.table_exists(name):
-                        self.con.execute(
+                        self._run(
                             f'delete from {RAW}."{name}" where _load_id in (select unnest(?))',
                             [replaced],
                         )
                 if replaced:
-                    self.con.execute(
+                    self._run(
                         f"update {RAW}.load_log set superseded_by = ? where load_id in (select unnest(?))",
                         [rec.load_id, replaced],
                     )
@@ -244,26 +263,31 @@ class Warehouse:
             row = rec.log_row()
             row["replaces"] = ",".join(replaced) or None
             cols = list(row)
-            self.con.execute(
+            self._run(
                 f"insert into {RAW}.load_log ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
                 [row[c] for c in cols],
             )
-            self.con.execute("commit")
+            if pause_before_commit:
+                marker = os.environ.get("GEITONIA_TEST_PAUSE_MARKER")
+                if marker:
+                    Path(marker).write_text(rec.file_name, encoding="utf-8")
+                time.sleep(pause_before_commit)
+            self._run("commit")
         except BaseException:
-            self.con.execute("rollback")
+            self._run("rollback")
             raise
         return replaced
 
     def replace_reference(self, name: str, municipality_code: str, df: pl.DataFrame) -> None:
         """Replace one municipality's rows of a reference table atomically."""
-        self.con.execute("begin transaction")
+        self._run("begin transaction")
         try:
             if self.table_exists(name):
-                self.con.execute(
+                self._run(
                     f'delete from {RAW}."{name}" where municipality_code = ?', [municipality_code]
                 )
             self._append(name, df)
-            self.con.execute("commit")
+            self._run("commit")
         except BaseException:
-            self.con.execute("rollback")
+            self._run("rollback")
             raise
