@@ -361,6 +361,7 @@ def _pseudonymised(
         "_municipality_code": pl.Series([lf.municipality_code] * n, dtype=pl.String),
         "_period": pl.Series([date.fromisoformat(f"{period}-01")] * n, dtype=pl.Date),
         "_source_row": table.data["source_row"].cast(pl.Int64),
+        "_loaded_at": pl.Series([datetime.now()] * n, dtype=pl.Datetime("us")),
     }
     names = {c.name for c in contract.columns}
     # person: ΑΜΚΑ pseudonym, else the weaker name + birth-date key
@@ -551,7 +552,8 @@ def ingest_files(
     pause = float(os.environ.get("GEITONIA_TEST_PAUSE_BEFORE_COMMIT", "0") or 0)
     for lf in files:
         sha = sha256_of(lf.path)
-        if sha in done["loaded"] or (sha, lf.relative) in done["refused"]:
+        slot = f"{lf.municipality_code}/{lf.source}/{lf.entity}/{lf.period_from_name}"
+        if (sha, slot) in done or (sha, lf.relative) in done:
             skipped.append(lf)
             if on_file:
                 on_file(lf, None)
@@ -560,9 +562,9 @@ def ingest_files(
         rec = process_file(lf, ctx, sha)
         wh.commit_file(rec, pause_before_commit=pause)
         if rec.status == "loaded":
-            done["loaded"].add(sha)
+            done.add((sha, f"{rec.municipality_code}/{rec.source}/{rec.entity}/{rec.period}"))
         else:
-            done["refused"].add((sha, lf.relative))
+            done.add((sha, lf.relative))
         records.append(rec)
         if on_file:
             on_file(lf, rec)

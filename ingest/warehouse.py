@@ -177,14 +177,18 @@ class Warehouse:
         return self.con.execute(sql, params).fetchall()
 
     # --- queries ------------------------------------------------------------------------
-    def processed(self) -> dict[str, set]:
-        """What earlier runs did: hashes of loaded files (the same content anywhere is skipped)
-        and (hash, landing path) of refused files (the same refused file is not logged twice)."""
-        rows = self._run(f"select sha256, landing_path, status from {RAW}.load_log")
-        return {
-            "loaded": {h for h, _p, s in rows if s == "loaded"},
-            "refused": {(h, p) for h, p, s in rows if s == "refused"},
-        }
+    def processed(self) -> set[tuple[str, str]]:
+        """What earlier runs did, as (sha256, slot) pairs: a file whose content was already
+        loaded into the same slot (municipality/source/entity/period), or already refused at the
+        same landing path, is skipped. (Identical content in another month's slot — two
+        header-only files of months with nothing to report — is not the same file.)"""
+        rows = self._run(
+            f"""select sha256, case when status = 'loaded'
+                    then concat_ws('/', municipality_code, source, entity, strftime(period, '%Y-%m'))
+                    else landing_path end
+                from {RAW}.load_log"""
+        )
+        return {(h, slot) for h, slot in rows}
 
     def current_loads(
         self, municipality_code: str, source: str, entity: str, period: str
