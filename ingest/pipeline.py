@@ -36,7 +36,7 @@ from ingest.landing import LandingFile, archive, reference_folders, scan, sha256
 from ingest.pseudonymise import Pseudonymiser
 from ingest.readers import RawTable, UnreadableFile, parse_columns, read_file
 from ingest.reasons import reason
-from ingest.warehouse import LoadRecord, Warehouse
+from ingest.warehouse import LoadRecord, Warehouse, query_pl
 
 ADDRESS = ("street", "street_number", "postcode", "area")
 _POLARS_TYPES: dict[str, pl.DataType] = {
@@ -120,14 +120,16 @@ def geocoder_for(ctx: IngestContext, municipality_code: str) -> Geocoder | None:
     wh = ctx.warehouse
     if not (wh.table_exists("ref_gazetteer") and wh.table_exists("ref_neighbourhoods")):
         return None
-    gaz = wh.con.execute(
-        "select * from raw.ref_gazetteer where municipality_code = ?", [municipality_code]
-    ).pl()
+    gaz = query_pl(
+        wh.con, "select * from raw.ref_gazetteer where municipality_code = ?", [municipality_code]
+    )
     if gaz.is_empty():
         return None
-    nb = wh.con.execute(
-        "select * from raw.ref_neighbourhoods where municipality_code = ?", [municipality_code]
-    ).pl()
+    nb = query_pl(
+        wh.con,
+        "select * from raw.ref_neighbourhoods where municipality_code = ?",
+        [municipality_code],
+    )
     ctx.geocoders[municipality_code] = Geocoder(gaz, nb)
     return ctx.geocoders[municipality_code]
 

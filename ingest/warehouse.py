@@ -145,6 +145,11 @@ class LoadRecord:
         }
 
 
+def query_pl(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    """Run a parameterised query and return a polars DataFrame."""
+    return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())  # type: ignore[return-value]
+
+
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with the memory limit and threads from configuration."""
     path.parent.mkdir(parents=True, exist_ok=True)
