@@ -22,8 +22,11 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 ## demo: generate the demo municipality and run the pipeline
 demo: env
-	@mkdir -p "$(GEITONIA_HOME)" "$(DAGSTER_HOME)"
+	$(BIN)/geitonia init
 	$(BIN)/geitonia generate --scale $(DEMO_SCALE) --seed $(DEMO_SEED) --out "$(GEITONIA_HOME)/demo"
+	@mkdir -p "$(GEITONIA_HOME)/landing"
+	cp -R "$(GEITONIA_HOME)/demo/exports/." "$(GEITONIA_HOME)/landing/"
+	$(BIN)/geitonia ingest "$(GEITONIA_HOME)/landing"
 
 ## test: the whole test suite (unit, generator, pipeline)
 test: env
@@ -39,6 +42,7 @@ lint: env
 ## bench: benchmarks (report figures, never pass/fail on time)
 bench: env
 	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_ingest.py
 
 clean:
 	rm -rf "$(GEITONIA_HOME)" $(VENV) .pytest_cache .ruff_cache dbt_project/target dbt_project/logs

@@ -25,6 +25,25 @@ def _root() -> None:
 
 
 @app.command()
+def init() -> None:
+    """Create the folders under GEITONIA_HOME and a pseudonymisation key if there is none."""
+    from ingest.pseudonymise import ensure_key
+
+    p = paths().ensure()
+    existed = p.key_file.exists()
+    path = ensure_key(p)
+    console.print(f"GEITONIA_HOME = {p.home}")
+    if path is None:
+        console.print("pseudonymisation key: from GEITONIA_PSEUDONYM_KEY")
+    elif existed:
+        console.print(f"pseudonymisation key: {path}")
+    else:
+        console.print(
+            f"created a new pseudonymisation key at {path} (mode 0600): keep it secret, back it up"
+        )
+
+
+@app.command()
 def generate(
     scale: Annotated[str, typer.Option(help="small | municipal | national")] = "small",
     out: Annotated[
