@@ -53,7 +53,11 @@ def generate(
         int, typer.Option(help="random seed; one seed gives identical files")
     ] = 20260101,
     municipalities: Annotated[
-        int | None, typer.Option(help="number of municipalities (national scale)")
+        int | None, typer.Option(help="number of municipalities (national scale; at most 100)")
+    ] = None,
+    population_factor: Annotated[
+        float | None,
+        typer.Option(help="residents simulated per census resident (overrides the scale's)"),
     ] = None,
 ) -> None:
     """Generate the synthetic municipality: exports, reference files and ground truth."""
@@ -62,7 +66,11 @@ def generate(
 
     if scale not in SCALES:
         raise typer.BadParameter(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
-    overrides = {} if municipalities is None else {"municipalities": municipalities}
+    overrides: dict = {} if municipalities is None else {"municipalities": municipalities}
+    if population_factor is not None:
+        if not 0 < population_factor <= 1:
+            raise typer.BadParameter("--population-factor must be in (0, 1]")
+        overrides["population_factor"] = population_factor
     cfg = GeneratorConfig.for_scale(scale, seed=seed, **overrides)
     out_dir = out if out is not None else paths().demo
     with console.status(f"Generating the {scale} municipality into {out_dir} …"):

@@ -54,7 +54,9 @@ class GeneratorConfig:
     def for_scale(cls, scale: str, seed: int | None = None, **overrides: Any) -> GeneratorConfig:
         sc = SCALES[scale]
         if "municipalities" in overrides:
-            sc = replace(sc, municipalities=overrides.pop("municipalities"))
+            sc = replace(sc, municipalities=int(overrides.pop("municipalities")))
+        if "population_factor" in overrides:  # e.g. a national run at the small scale's factor
+            sc = replace(sc, population_factor=float(overrides.pop("population_factor")))
         cfg = cls(scale=sc, **overrides)
         return replace(cfg, seed=seed) if seed is not None else cfg
 

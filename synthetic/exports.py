@@ -801,9 +801,15 @@ def _layout(
 
 
 def write_exports(
-    world: World, cfg: GeneratorConfig, out_dir: Path, rng: np.random.Generator
+    world: World,
+    cfg: GeneratorConfig,
+    out_dir: Path,
+    rng: np.random.Generator,
+    *,
+    truth_dir: Path | None = None,
 ) -> ExportResult:
-    """Write every export file of `world` under out_dir/exports and the truth under out_dir/truth."""
+    """Write every export file of `world` under out_dir/exports and the truth under `truth_dir`
+    (default out_dir/truth; a national run writes one part per municipality and joins them)."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     fc = cfg.faults
@@ -811,8 +817,8 @@ def write_exports(
     months = _months(world.start, world.end)
     mcode = world.geography.municipality_code
     muni_name = world.geography.municipality_name_el
-    muni = (muni_name if muni_name.upper().startswith("ΔΗΜΟΣ") else f"Δήμος {muni_name}").upper()
-    muni = F.caps_no_accents(muni)
+    muni = F.caps_no_accents(muni_name.upper())
+    muni = muni if muni.startswith("ΔΗΜΟΣ") else f"ΔΗΜΟΣ {muni}"
 
     addresses = _addresses(world)
     people = world.population.persons.select(
@@ -1258,7 +1264,7 @@ def write_exports(
         files=files_df,
         fault_stats=stats_df,
     )
-    write_truth(result, out_dir / "truth")
+    write_truth(result, truth_dir if truth_dir is not None else out_dir / "truth")
     t_end = time.perf_counter()
     result.seconds = {
         "plan": round(t_write - t0, 3),

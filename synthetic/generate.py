@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,13 @@ class GenerateSummary:
     rows: int
     faults: int
     seconds: dict[str, float]
+    per_municipality: list[dict] = field(default_factory=list)  # national mode
+    peak_rss_mb: float | None = None  # national mode
+
+
+def is_national(cfg: GeneratorConfig) -> bool:
+    """National mode: the national scale, or any scale with more than one municipality."""
+    return cfg.scale.name == "national" or cfg.scale.municipalities > 1
 
 
 def _streams(seed: int) -> dict[str, np.random.Generator]:
@@ -61,8 +68,16 @@ def build_world(
 
 
 def generate(cfg: GeneratorConfig, out_dir: Path, *, overwrite: bool = True) -> GenerateSummary:
-    """Generate the synthetic municipality into `out_dir` (exports/, reference/, truth/)."""
+    """Generate the synthetic municipality into `out_dir` (exports/, reference/, truth/).
+
+    In national mode (`is_national`) this writes `cfg.scale.municipalities` municipalities with
+    one combined truth (synthetic/national.py)."""
     from synthetic import exports, geography
+
+    if is_national(cfg):
+        from synthetic.national import generate_national
+
+        return generate_national(cfg, out_dir, overwrite=overwrite)
 
     out_dir = Path(out_dir)
     if out_dir.exists() and overwrite:

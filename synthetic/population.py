@@ -406,8 +406,19 @@ def _assign_ages(
 # --- the build -----------------------------------------------------------------------------------
 
 
-def build_population(geo: Geography, cfg: GeneratorConfig, rng: np.random.Generator) -> Population:
-    """Households and persons of the municipality (see the module docstring)."""
+def build_population(
+    geo: Geography,
+    cfg: GeneratorConfig,
+    rng: np.random.Generator,
+    *,
+    amka_partition: tuple[int, int] = (0, 1),
+    afm_exclude: np.ndarray | None = None,
+) -> Population:
+    """Households and persons of the municipality (see the module docstring).
+
+    `amka_partition=(k, K)` and `afm_exclude` (ΑΦΜ already in use, as ints) keep identifiers
+    unique across the municipalities of a national run (synthetic/national.py); the defaults
+    give the single-municipality output."""
     r = cfg.rates["population"]
     if r.get("population_figure", POPULATION_FIGURE) != POPULATION_FIGURE:
         raise ValueError(f"population_figure must be {POPULATION_FIGURE!r}")
@@ -713,7 +724,9 @@ def build_population(geo: Geography, cfg: GeneratorConfig, rng: np.random.Genera
 
     # 13. identifiers
     ir = r["identifiers"]
-    amka_all = identifiers.make_amka(birth.astype("datetime64[D]"), sex == "M", rng)
+    amka_all = identifiers.make_amka(
+        birth.astype("datetime64[D]"), sex == "M", rng, partition=amka_partition
+    )
     am = ir["amka_missing"]
     p_no_amka = np.full(N, am["other"])
     p_no_amka = np.where(non_eu, np.maximum(p_no_amka, am["non_eu"]), p_no_amka)
@@ -724,7 +737,9 @@ def build_population(geo: Geography, cfg: GeneratorConfig, rng: np.random.Genera
     no_amka = u_h < p_no_amka
     amka = np.where(no_amka, None, amka_all.astype(object))
 
-    afm_all = identifiers.make_afm(N, rng, leading_zero_share=ir["afm_leading_zero_share"])
+    afm_all = identifiers.make_afm(
+        N, rng, leading_zero_share=ir["afm_leading_zero_share"], exclude=afm_exclude
+    )
     fm = ir["afm_missing"]
     p_no_afm = np.full(N, fm["other"])
     p_no_afm = np.where((age >= 18) & (age <= 21), fm["age_18_21"], p_no_afm)

@@ -1,0 +1,57 @@
+-- One row per beneficiary registration at the Community Centre (ΚΚ), as loaded by ingest:
+-- identifiers already pseudonymised, the address already geocoded to a neighbourhood.
+with
+
+source as (
+
+    select * from {{ source('community_centre', 'beneficiaries') }}
+
+),
+
+renamed as (
+
+    select
+        -- row identity and load bookkeeping
+        {{ dbt.concat(["_load_id", "'-'", "cast(_source_row as " ~ dbt.type_string() ~ ")"]) }} as row_id,
+        _load_id as load_id,
+        _municipality_code as municipality_code,
+        _period as period_month,
+        _source_row as source_row,
+        _loaded_at as loaded_at,
+
+        -- people and records (keyed pseudonyms)
+        person_key,
+        person_key_type,
+        amka_status,
+        afm_status,
+        beneficiary_code_key as beneficiary_key,
+
+        -- attributes
+        sex,
+        birth_year,
+        citizenship as citizenship_group,
+        household_size,
+        household_minors,
+        employment_status,
+        education,
+        vulnerable_groups,
+        kea_recipient as is_kea_recipient,
+        structure,
+
+        -- geography
+        neighbourhood_id,
+        geocode_method,
+        geocode_score,
+
+        -- data quality
+        _repairs as repair_codes,
+        _repairs is not null as is_repaired,
+
+        -- dates
+        registered_on
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,53 @@
+-- One row per application of a household to the Social Grocery, with its decision.
+with
+
+source as (
+
+    select * from {{ source('social_grocery', 'households') }}
+
+),
+
+renamed as (
+
+    select
+        -- row identity and load bookkeeping
+        {{ dbt.concat(["_load_id", "'-'", "cast(_source_row as " ~ dbt.type_string() ~ ")"]) }} as row_id,
+        _load_id as load_id,
+        _municipality_code as municipality_code,
+        _period as period_month,
+        _source_row as source_row,
+        _loaded_at as loaded_at,
+
+        -- people and records (keyed pseudonyms)
+        person_key,
+        person_key_type,
+        amka_status,
+        registry_no_key as registry_key,
+
+        -- attributes
+        members as household_size,
+        minors as household_minors,
+        disabled_members as household_disabled_members,
+        annual_income_eur,
+        points as eligibility_points,
+        decision,
+
+        -- geography
+        neighbourhood_id,
+        geocode_method,
+        geocode_score,
+
+        -- data quality
+        _repairs as repair_codes,
+        _repairs is not null as is_repaired,
+
+        -- dates
+        applied_on,
+        decision_on,
+        membership_end_on
+
+    from source
+
+)
+
+select * from renamed
