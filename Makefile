@@ -10,7 +10,7 @@ export DAGSTER_HOME := $(GEITONIA_HOME)/dagster
 DEMO_SCALE ?= municipal
 DEMO_SEED ?= 20260101
 
-.PHONY: env demo generate test test-fast lint bench clean
+.PHONY: env demo generate test test-fast lint bench clean dbt-parse dagster
 
 ## env: create the virtual environment from the lock file (uv, installed if missing)
 env: $(VENV)/.synced
@@ -28,8 +28,19 @@ demo: env
 	cp -R "$(GEITONIA_HOME)/demo/exports/." "$(GEITONIA_HOME)/landing/"
 	$(BIN)/geitonia ingest "$(GEITONIA_HOME)/landing"
 
-## test: the whole test suite (unit, generator, pipeline)
-test: env
+## dbt-parse: the manifest Dagster loads (dbt_project/target/manifest.json)
+dbt-parse: env
+	$(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
+
+## dagster: the Dagster UI on http://127.0.0.1:3000; the sensor watches $(GEITONIA_HOME)/landing
+dagster: env dbt-parse
+	$(BIN)/geitonia init
+	@mkdir -p "$(DAGSTER_HOME)" "$(GEITONIA_HOME)/landing"
+	@test -f "$(DAGSTER_HOME)/dagster.yaml" || cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+## test: the whole test suite (unit, generator, pipeline, dbt, Dagster)
+test: env dbt-parse
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-fast: env

@@ -22,11 +22,12 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ingest.contracts import Column, Contract, load_contracts
@@ -181,7 +182,7 @@ def _period_of(lf: LandingFile, values: pl.DataFrame, contract: Contract) -> str
 
 
 def _row_reasons(
-    table: RawTable,
+    incomplete: pl.Series,
     contract: Contract,
     values: pl.DataFrame,
     errors: pl.DataFrame,
@@ -192,25 +193,27 @@ def _row_reasons(
     cols: list[pl.Expr] = [
         pl.when(pl.col("_incomplete")).then(pl.lit("row_incomplete|")).otherwise(pl.lit(None))
     ]
-    frame = pl.DataFrame({"_incomplete": table.data["_incomplete"]})
+    # the frame is assembled from the Series at once and queried once (a with_columns per
+    # column is a query per column)
+    series: dict[str, pl.Series] = {"_incomplete": incomplete}
     for c in contract.columns:
-        frame = frame.with_columns(errors[c.name].alias(f"e_{c.name}"))
+        series[f"e_{c.name}"] = errors[c.name]
         cols.append(
             pl.when(pl.col(f"e_{c.name}").is_not_null()).then(
                 pl.col(f"e_{c.name}") + pl.lit(f"|{c.name}")
             )
         )
     for name, s in id_errors.items():
-        frame = frame.with_columns(s.alias(f"i_{name}"))
+        series[f"i_{name}"] = s
         cols.append(
             pl.when(pl.col(f"i_{name}").is_not_null()).then(
                 pl.col(f"i_{name}") + pl.lit(f"|{name}")
             )
         )
     for i, rule in enumerate(contract.rules):
-        frame = frame.with_columns(rule.violated(values).fill_null(False).alias(f"r_{i}"))
+        series[f"r_{i}"] = rule.violated(values).fill_null(False)
         cols.append(pl.when(pl.col(f"r_{i}")).then(pl.lit(f"{rule.reason}|{rule.right}")))
-    out = frame.select(pl.concat_list(cols).list.drop_nulls().alias("all"))
+    out = pl.DataFrame(series).lazy().select(pl.concat_list(cols).list.drop_nulls().alias("all"))
     return out.select(
         pl.col("all").list.first().str.split("|").list.first().alias("reason_code"),
         pl.col("all").list.first().str.split("|").list.last().alias("column_name"),
@@ -219,53 +222,94 @@ def _row_reasons(
         .list.unique(maintain_order=True)
         .list.join(";")
         .alias("reasons"),
-    )
+    ).collect()
 
 
 def process_file(lf: LandingFile, ctx: IngestContext, sha: str | None = None) -> LoadRecord:
     """Read, validate, geocode and pseudonymise one landing file (nothing is written here)."""
-    started = datetime.now()
-    t0 = time.perf_counter()
-    sha = sha or sha256_of(lf.path)
-    key = f"{lf.source}.{lf.entity}"
-    contract = ctx.contracts.get(key)
-    if contract is None:
-        r = reason("unknown_source")
-        where = lf.relative
-        return _refused(
-            lf,
-            sha,
-            ctx,
-            "unknown_source",
-            f"{r.el} Βρέθηκε: {where}",
-            f"{r.en} Found: {where}",
-            started,
-        )
-    try:
-        table = read_file(
-            lf.path, contract, contracts=ctx.contracts.values(), period=lf.period_from_name
-        )
-    except UnreadableFile as exc:
-        return _refused(
-            lf, sha, ctx, exc.reason_code, exc.message_el, exc.message_en, started, contract
-        )
+    return process_files([(lf, sha or sha256_of(lf.path))], ctx)[0]
 
+
+@dataclass
+class _Readable:
+    """A file read against its contract, waiting to be processed with others of its kind."""
+
+    index: int  # position in the list given to process_files
+    lf: LandingFile
+    sha: str
+    started: datetime
+    contract: Contract
+    table: RawTable
+
+
+def process_files(files: Sequence[tuple[LandingFile, str]], ctx: IngestContext) -> list[LoadRecord]:
+    """`process_file` for several (file, sha256) at once, one record per file in the same
+    order (nothing is written here).
+
+    Every file is read on its own; then the files of one municipality, source and entity (and
+    decimal convention) are validated, pseudonymised and geocoded together, stacked, and the
+    result split by file again. Every step works row by row (or per distinct value), and the
+    one decision taken over a file's whole column (the decimal mark of ambiguous numbers) is
+    taken per file, so each file's rows, rejects and counts are what it would get alone; the
+    files are many and mostly small, and what a polars query costs is mostly per query."""
+    records: list[LoadRecord | None] = [None] * len(files)
+    groups: dict[tuple[str, str, str | None], list[_Readable]] = {}
+    for i, (lf, sha) in enumerate(files):
+        started = datetime.now()
+        contract = ctx.contracts.get(f"{lf.source}.{lf.entity}")
+        if contract is None:
+            r = reason("unknown_source")
+            where = lf.relative
+            records[i] = _refused(
+                lf,
+                sha,
+                ctx,
+                "unknown_source",
+                f"{r.el} Βρέθηκε: {where}",
+                f"{r.en} Found: {where}",
+                started,
+            )
+            continue
+        try:
+            table = read_file(
+                lf.path, contract, contracts=ctx.contracts.values(), period=lf.period_from_name
+            )
+        except UnreadableFile as exc:
+            records[i] = _refused(
+                lf, sha, ctx, exc.reason_code, exc.message_el, exc.message_en, started, contract
+            )
+            continue
+        key = (lf.municipality_code, contract.source_entity, table.decimal_mark)
+        groups.setdefault(key, []).append(_Readable(i, lf, sha, started, contract, table))
+    for group in groups.values():
+        for item, rec in zip(group, _process_group(group, ctx), strict=True):
+            records[item.index] = rec
+    assert all(r is not None for r in records)
+    return records  # type: ignore[return-value]
+
+
+def _process_group(items: list[_Readable], ctx: IngestContext) -> list[LoadRecord]:
+    """Files of one municipality, source, entity and decimal mark, processed together."""
+    contract = items[0].contract
+    municipality_code = items[0].lf.municipality_code
+    decimal_mark = items[0].table.decimal_mark
+    heights = [it.table.data.height for it in items]
+    data = pl.concat([it.table.data for it in items], how="vertical")
+    file_of = pl.Series("_file", np.repeat(np.arange(len(items), dtype=np.int32), heights))
+    data = data.with_columns(file_of)
     values, errors = parse_columns(
-        table.data, contract, today=ctx.today, decimal_mark=table.decimal_mark
+        data, contract, today=ctx.today, decimal_mark=decimal_mark, group="_file"
     )
-    period = _period_of(lf, values, contract)
-    if period is None:
-        r = reason("no_period")
-        return _refused(
-            lf,
-            sha,
-            ctx,
-            "no_period",
-            f"{r.el} ({lf.name})",
-            f"{r.en} ({lf.name})",
-            started,
+
+    # the month of each file; a file without one is refused (its rows are dropped below)
+    periods = [
+        _period_of(
+            it.lf,
+            values if it.lf.period_from_name or len(items) == 1 else values.filter(file_of == j),
             contract,
         )
+        for j, it in enumerate(items)
+    ]
 
     # identifiers: check digits, repairs
     id_errors: dict[str, pl.Series] = {}
@@ -273,61 +317,113 @@ def process_file(lf: LandingFile, ctx: IngestContext, sha: str | None = None) ->
     for c in contract.columns:
         if c.type in ("amka", "afm"):
             chk = (
-                check_amka_series(table.data[c.name])
+                check_amka_series(data[c.name])
                 if c.type == "amka"
-                else check_afm_series(table.data[c.name])
+                else check_afm_series(data[c.name])
             )
             id_checks[c.name] = chk
             id_errors[c.name] = chk["reason"]
-    verdict = _row_reasons(table, contract, values, errors, id_errors)
+    verdict = _row_reasons(data["_incomplete"], contract, values, errors, id_errors)
     rejected = verdict["reason_code"].is_not_null()
 
-    out = _pseudonymised(lf, contract, table, values, id_checks, ctx, period)
-    repairs = _repairs(id_checks, table.data.height)
-    out = out.with_columns(repairs.alias("_repairs"))
-
-    rows = out.filter(~rejected)
-    rejects = _reject_rows(lf, contract, table, out, verdict, rejected, ctx)
-
-    rec = LoadRecord(
-        load_id=out["_load_id"][0] if out.height else uuid.uuid4().hex,
-        run_id=ctx.run_id,
-        municipality_code=lf.municipality_code,
-        source=lf.source,
-        entity=lf.entity,
-        contract_id=contract.id,
-        file_name=lf.name,
-        landing_path=lf.relative,
-        sha256=sha,
-        size_bytes=lf.size_bytes,
-        period=period,
-        status="loaded",
-        started_at=started,
-        encoding=table.encoding,
-        delimiter=table.delimiter,
-        sheet=table.sheet,
-        header_row=table.header_row,
-        unknown_columns=list(table.mapping.unknown),
-        missing_columns=list(table.mapping.missing_optional) + list(table.mapping.missing_required),
-        rows_read=table.rows_read,
-        rows_loaded=rows.height,
-        rows_rejected=rejects.height,
-        rows_repaired=int(rows["_repairs"].is_not_null().sum()),
-        rows_skipped=len(table.skipped_rows),
-        skipped_rows=list(table.skipped_rows),
-        rows_unassigned=int((rows["geocode_method"] == "unassigned").sum())
-        if "geocode_method" in rows.columns
-        else 0,
-        rows_without_valid_amka=int((rows["amka_status"] != "valid").sum())
-        if "amka_status" in rows.columns
-        else 0,
-        rows=rows,
-        rejects=rejects,
+    now = datetime.now()
+    files = pl.DataFrame(
+        {
+            "_load_id": [uuid.uuid4().hex for _ in items],
+            "_period": [date.fromisoformat(f"{p}-01") if p else None for p in periods],
+            "_loaded_at": [now] * len(items),
+            "file_name": [it.lf.name for it in items],
+            "sheet": [it.table.sheet for it in items],
+        },
+        schema={
+            "_load_id": pl.String,
+            "_period": pl.Date,
+            "_loaded_at": pl.Datetime("us"),
+            "file_name": pl.String,
+            "sheet": pl.String,
+        },
     )
-    assert rec.rows_read == rec.rows_loaded + rec.rows_rejected
-    rec.finished_at = datetime.now()
-    _ = time.perf_counter() - t0
-    return rec
+    out = _pseudonymised(municipality_code, contract, data, values, id_checks, ctx, files)
+    out = out.with_columns(_repairs(id_checks, data.height).alias("_repairs"))
+    rows = _split(out.filter(~rejected), file_of.filter(~rejected), len(items))
+    rejects = _split(
+        _reject_rows(contract, data, out, verdict, rejected, files),
+        file_of.filter(rejected),
+        len(items),
+    )
+
+    records = []
+    for j, it in enumerate(items):
+        lf, table, period = it.lf, it.table, periods[j]
+        if period is None:
+            r = reason("no_period")
+            records.append(
+                _refused(
+                    lf,
+                    it.sha,
+                    ctx,
+                    "no_period",
+                    f"{r.el} ({lf.name})",
+                    f"{r.en} ({lf.name})",
+                    it.started,
+                    contract,
+                )
+            )
+            continue
+        loaded = rows[j] if rows[j] is not None else out.clear()
+        bad = rejects[j] if rejects[j] is not None else pl.DataFrame()
+        rec = LoadRecord(
+            load_id=files["_load_id"][j],
+            run_id=ctx.run_id,
+            municipality_code=lf.municipality_code,
+            source=lf.source,
+            entity=lf.entity,
+            contract_id=contract.id,
+            file_name=lf.name,
+            landing_path=lf.relative,
+            sha256=it.sha,
+            size_bytes=lf.size_bytes,
+            period=period,
+            status="loaded",
+            started_at=it.started,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            sheet=table.sheet,
+            header_row=table.header_row,
+            unknown_columns=list(table.mapping.unknown),
+            missing_columns=list(table.mapping.missing_optional)
+            + list(table.mapping.missing_required),
+            rows_read=table.rows_read,
+            rows_loaded=loaded.height,
+            rows_rejected=bad.height,
+            rows_repaired=int(loaded["_repairs"].is_not_null().sum()),
+            rows_skipped=len(table.skipped_rows),
+            skipped_rows=list(table.skipped_rows),
+            rows_unassigned=int((loaded["geocode_method"] == "unassigned").sum())
+            if "geocode_method" in loaded.columns
+            else 0,
+            rows_without_valid_amka=int((loaded["amka_status"] != "valid").sum())
+            if "amka_status" in loaded.columns
+            else 0,
+            rows=loaded,
+            rejects=bad,
+        )
+        assert rec.rows_read == rec.rows_loaded + rec.rows_rejected
+        rec.finished_at = datetime.now()
+        records.append(rec)
+    return records
+
+
+def _split(df: pl.DataFrame, file_of: pl.Series, n: int) -> list[pl.DataFrame | None]:
+    """The rows of each of n files, in order (None for a file with none)."""
+    if df.height == 0:
+        return [None] * n
+    if n == 1:
+        return [df]
+    parts = df.with_columns(file_of.alias("\x00file")).partition_by(
+        "\x00file", as_dict=True, maintain_order=True, include_key=False
+    )
+    return [parts.get((j,)) for j in range(n)]
 
 
 def _pii_action(c: Column) -> str | None:
@@ -346,24 +442,26 @@ def _repairs(id_checks: dict[str, pl.DataFrame], n: int) -> pl.Series:
 
 
 def _pseudonymised(
-    lf: LandingFile,
+    municipality_code: str,
     contract: Contract,
-    table: RawTable,
+    data: pl.DataFrame,
     values: pl.DataFrame,
     id_checks: dict[str, pl.DataFrame],
     ctx: IngestContext,
-    period: str,
+    files: pl.DataFrame,
 ) -> pl.DataFrame:
-    """The analysis columns of every row: typed, pseudonymised, geocoded; no direct identifier."""
+    """The analysis columns of every row: typed, pseudonymised, geocoded; no direct identifier.
+    `data` holds the raw rows of one or more files (`_file`: the row of `files` giving each
+    file's load id, period and load time)."""
     ps = ctx.pseudonymiser
-    n = table.data.height
-    load_id = uuid.uuid4().hex
+    n = data.height
+    file_of = data["_file"]
     cols: dict[str, pl.Series] = {
-        "_load_id": pl.Series([load_id] * n, dtype=pl.String),
-        "_municipality_code": pl.Series([lf.municipality_code] * n, dtype=pl.String),
-        "_period": pl.Series([date.fromisoformat(f"{period}-01")] * n, dtype=pl.Date),
-        "_source_row": table.data["source_row"].cast(pl.Int64),
-        "_loaded_at": pl.Series([datetime.now()] * n, dtype=pl.Datetime("us")),
+        "_load_id": files["_load_id"].gather(file_of),
+        "_municipality_code": pl.Series([municipality_code] * n, dtype=pl.String),
+        "_period": files["_period"].gather(file_of),
+        "_source_row": data["source_row"].cast(pl.Int64),
+        "_loaded_at": files["_loaded_at"].gather(file_of),
     }
     names = {c.name for c in contract.columns}
     # person: ΑΜΚΑ pseudonym, else the weaker name + birth-date key
@@ -404,7 +502,7 @@ def _pseudonymised(
         if pii == "drop":
             continue
         if pii == "pseudonymise":
-            scope = f"{lf.municipality_code}/{contract.source}/{c.name}"
+            scope = f"{municipality_code}/{contract.source}/{c.name}"
             cols[f"{c.name}_key"] = ps.record_keys(scope, values[c.name].cast(pl.String)).alias(
                 f"{c.name}_key"
             )
@@ -429,12 +527,9 @@ def _pseudonymised(
         cols[c.name] = s.alias(c.name)
     out = pl.DataFrame(cols)
     if "street" in names or "postcode" in names:
-        geo = geocoder_for(ctx, lf.municipality_code)
-        addr = table.data.select(
-            [
-                pl.col(a) if a in table.data.columns else pl.lit(None, pl.String).alias(a)
-                for a in ADDRESS
-            ]
+        geo = geocoder_for(ctx, municipality_code)
+        addr = data.select(
+            [pl.col(a) if a in data.columns else pl.lit(None, pl.String).alias(a) for a in ADDRESS]
         )
         if geo is not None:
             located = geo.locate_frame(addr)
@@ -460,13 +555,12 @@ def _pseudonymised(
 
 
 def _reject_rows(
-    lf: LandingFile,
     contract: Contract,
-    table: RawTable,
+    data: pl.DataFrame,
     out: pl.DataFrame,
     verdict: pl.DataFrame,
     rejected: pl.Series,
-    ctx: IngestContext,
+    files: pl.DataFrame,
 ) -> pl.DataFrame:
     """Rejected rows with file, row, column, reason (el/en) and the row itself — its direct
     identifiers already replaced by pseudonyms or masked, the rest as written."""
@@ -479,7 +573,7 @@ def _reject_rows(
         and c.type not in ("amka", "afm", "name", "phone")
         and _pii_action(c) in (None, "year_only")
     ]
-    raw = table.data.filter(rejected)
+    raw = data.filter(rejected)
     shown = raw.select(keep)
     for c in contract.columns:
         if _pii_action(c) == "year_only" and c.name in shown.columns:
@@ -497,13 +591,14 @@ def _reject_rows(
     row_json = [json.dumps(r, ensure_ascii=False, default=str) for r in shown.iter_rows(named=True)]
     v = verdict.filter(rejected)
     texts = v["reason_code"].to_list()
+    file_of = raw["_file"]
     return pl.DataFrame(
         {
             "_load_id": o["_load_id"],
             "_municipality_code": o["_municipality_code"],
             "_period": o["_period"],
-            "file_name": pl.Series([lf.name] * raw.height, dtype=pl.String),
-            "sheet": pl.Series([table.sheet] * raw.height, dtype=pl.String),
+            "file_name": files["file_name"].gather(file_of),
+            "sheet": files["sheet"].gather(file_of),
             "source_row": raw["source_row"].cast(pl.Int64),
             "column_name": v["column_name"].replace("", None),
             "reason_code": v["reason_code"],
@@ -540,36 +635,74 @@ class RunSummary:
         }
 
 
+# files processed together (`process_files`): consecutive files of one municipality, source and
+# entity, up to this many files or bytes
+BATCH_FILES = 128
+BATCH_BYTES = 16 << 20
+
+
+def _batches(files: Iterable[LandingFile]) -> Iterator[list[LandingFile]]:
+    batch: list[LandingFile] = []
+    size = 0
+    for lf in files:
+        if batch and (
+            (lf.municipality_code, lf.source, lf.entity)
+            != (batch[0].municipality_code, batch[0].source, batch[0].entity)
+            or len(batch) >= BATCH_FILES
+            or size + lf.size_bytes > BATCH_BYTES
+        ):
+            yield batch
+            batch, size = [], 0
+        batch.append(lf)
+        size += lf.size_bytes
+    if batch:
+        yield batch
+
+
 def ingest_files(
     files: Iterable[LandingFile],
     ctx: IngestContext,
     *,
     on_file: Callable[[LandingFile, LoadRecord | None], None] | None = None,
 ) -> tuple[list[LoadRecord], list[LandingFile]]:
-    """Process and commit files one by one (each in its own transaction)."""
+    """Process and commit files one by one, in order, each in its own transaction.
+
+    Files are processed a batch at a time (`process_files`; nothing is written then) and
+    committed one by one; whether a file is skipped is decided just before its commit, against
+    what the warehouse and the files committed before it hold, so a file identical to one
+    committed earlier in the same run is skipped as it would be file by file."""
     wh = ctx.warehouse
     done = wh.processed()
     records: list[LoadRecord] = []
     skipped: list[LandingFile] = []
     pause = float(os.environ.get("GEITONIA_TEST_PAUSE_BEFORE_COMMIT", "0") or 0)
-    for lf in files:
-        sha = sha256_of(lf.path)
+
+    def seen(lf: LandingFile, sha: str) -> bool:
         slot = f"{lf.municipality_code}/{lf.source}/{lf.entity}/{lf.period_from_name}"
-        if (sha, slot) in done or (sha, lf.relative) in done:
-            skipped.append(lf)
+        return (sha, slot) in done or (sha, lf.relative) in done
+
+    for batch in _batches(files):
+        shas = [sha256_of(lf.path) for lf in batch]
+        todo = [i for i, (lf, sha) in enumerate(zip(batch, shas, strict=True)) if not seen(lf, sha)]
+        processed = dict(
+            zip(todo, process_files([(batch[i], shas[i]) for i in todo], ctx), strict=True)
+        )
+        for i, (lf, sha) in enumerate(zip(batch, shas, strict=True)):
+            rec = processed.pop(i, None)
+            if rec is None or seen(lf, sha):
+                skipped.append(lf)
+                if on_file:
+                    on_file(lf, None)
+                continue
+            archive(lf.path, sha, ctx.archive_dir)
+            wh.commit_file(rec, pause_before_commit=pause)
+            if rec.status == "loaded":
+                done.add((sha, f"{rec.municipality_code}/{rec.source}/{rec.entity}/{rec.period}"))
+            else:
+                done.add((sha, lf.relative))
+            records.append(rec)
             if on_file:
-                on_file(lf, None)
-            continue
-        archive(lf.path, sha, ctx.archive_dir)
-        rec = process_file(lf, ctx, sha)
-        wh.commit_file(rec, pause_before_commit=pause)
-        if rec.status == "loaded":
-            done.add((sha, f"{rec.municipality_code}/{rec.source}/{rec.entity}/{rec.period}"))
-        else:
-            done.add((sha, lf.relative))
-        records.append(rec)
-        if on_file:
-            on_file(lf, rec)
+                on_file(lf, rec)
     return records, skipped
 
 

@@ -164,6 +164,10 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
 class Warehouse:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
+        # the raw schema's tables and their columns, read once and then kept up to date by
+        # this object's own DDL (no other process can write while the file is open); dropped
+        # on rollback, which undoes DDL too
+        self._columns: dict[str, set[str]] | None = None
         self._run(f"create schema if not exists {RAW}")
         self._run(LOAD_LOG_DDL)
 
@@ -206,32 +210,37 @@ class Warehouse:
         )
         return [r[0] for r in rows]
 
+    def _schema(self) -> dict[str, set[str]]:
+        """Table name -> column names of the raw schema (cached, see __init__)."""
+        if self._columns is None:
+            cols: dict[str, set[str]] = {}
+            for t, c in self._run(
+                "select table_name, column_name from information_schema.columns "
+                "where table_schema = ?",
+                [RAW],
+            ):
+                cols.setdefault(t, set()).add(c)
+            self._columns = cols
+        return self._columns
+
     def table_exists(self, name: str) -> bool:
-        return bool(
-            self._run(
-                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                [RAW, name],
-            )[0][0]
-        )
+        return name in self._schema()
 
     # --- writes ---------------------------------------------------------------------------
     def _append(self, name: str, df: pl.DataFrame) -> None:
         """Append by column name, creating the table or adding new columns as needed."""
         self.con.register("_incoming", df.to_arrow())
         try:
-            if not self.table_exists(name):
+            schema = self._schema()
+            if name not in schema:
                 self._run(f'create table {RAW}."{name}" as select * from _incoming limit 0')
-            else:
-                have = {
-                    r[0]
-                    for r in self._run(
-                        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                        [RAW, name],
-                    )
-                }
+                schema[name] = set(df.columns)
+            elif not set(df.columns) <= schema[name]:
+                have = schema[name]
                 for col, dtype, *_ in self.con.execute("describe _incoming").fetchall():
                     if col not in have:
                         self._run(f'alter table {RAW}."{name}" add column "{col}" {dtype}')
+                        have.add(col)
             if df.height:
                 self._run(f'insert into {RAW}."{name}" by name select * from _incoming')
         finally:
@@ -283,6 +292,7 @@ class Warehouse:
                 time.sleep(pause_before_commit)
             self._run("commit")
         except BaseException:
+            self._columns = None  # the rollback undid any DDL of this transaction
             self._run("rollback")
             raise
         return replaced
@@ -298,5 +308,6 @@ class Warehouse:
             self._append(name, df)
             self._run("commit")
         except BaseException:
+            self._columns = None  # the rollback undid any DDL of this transaction
             self._run("rollback")
             raise

@@ -6,12 +6,10 @@ import dagster as dg
 from orchestration.assets.dbt import geitonia_dbt
 from orchestration.assets.ingest import ingest_assets
 from orchestration.assets.reference import municipality_reference
-from orchestration.partitions import MONTHLY
 
 ingest_job = dg.define_asset_job(
     name="ingest_job",
     selection=dg.AssetSelection.assets(*ingest_assets),
-    partitions_def=MONTHLY,
     executor_def=dg.in_process_executor,
     description="Ingest one month of landing files into the raw tables (with the quality checks).",
 )

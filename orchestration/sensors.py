@@ -157,4 +157,3 @@ def landing_sensor(
         return dg.SensorResult(skip_reason="no new files in landing", cursor=next_cursor.dump())
     context.log.info(f"{len(new)} new file(s): {len(requests)} run(s) requested")
     return dg.SensorResult(run_requests=requests, cursor=next_cursor.dump())
-

@@ -22,22 +22,33 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dagster_dbt.dbt_project import using_dagster_dev
 
 from geitonia.config import DBT_PROJECT_DIR
 from orchestration.partitions import WAREHOUSE_POOL
-from orchestration.resources import HOME_ENV
+from orchestration.resources import HOME_ENV, geitonia_home
 
 REJECTS_SUFFIX = "__rejects"
 
 
+def dbt_executable() -> str:
+    """The dbt installed with this Python (the virtual environment's), else `dbt` on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else "dbt"
+
+
 @cache
 def dbt_project() -> DbtProject:
-    """The one DbtProject (dbt_project/, its profiles.yml). The manifest is made by `dbt parse`
-    at build time (`make` does it); under `dagster dev`, or when it is missing, it is made here."""
+    """The one DbtProject (dbt_project/, its profiles.yml).
+
+    The manifest is made by `dbt parse` before Dagster starts (`make` does it); under
+    `dagster dev` it is re-made here so that model changes show up, and when it is missing.
+    (DbtProject.prepare_if_dev would look for `dbt` on PATH, not in the virtual environment.)"""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    project.prepare_if_dev()
-    if not project.manifest_path.exists():
-        project.preparer.prepare(project)
+    if using_dagster_dev() or not project.manifest_path.exists():
+        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+            ["parse", "--quiet"], target_path=project.target_path
+        ).wait()
     return project
 
 
@@ -86,13 +97,9 @@ def geitonia_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     if home and not os.path.isabs(home):
         # dbt runs in dbt_project/, where a relative path names another folder than here
         raise dg.Failure(f"{HOME_ENV} must be an absolute path for dbt (it is {home!r})")
-    yield from dbt.cli(["build"], context=context).stream()
-
-
-def dbt_executable() -> str:
-    """The dbt installed with this Python (the virtual environment's), else `dbt` on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else "dbt"
+    # dbt's artefacts and logs of the run are state: under GEITONIA_HOME, not in the repository
+    target = geitonia_home() / "dbt" / "runs" / context.run.run_id
+    yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
 
 def dbt_resource() -> DbtCliResource:

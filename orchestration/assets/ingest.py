@@ -6,7 +6,6 @@ skipped, a corrected re-send replaces the month), after loading the reference da
 municipalities concerned, so that addresses are geocoded against their current gazetteer.
 """
 
-
 import time
 
 import dagster as dg
@@ -41,7 +40,9 @@ load_log = dg.AssetSpec(
 )
 
 
-def files_for(source: str, entity: str, month: str, landing_files: list[LandingFile]) -> list:
+def files_for(
+    source: str, entity: str, month: str, landing_files: list[LandingFile]
+) -> list[LandingFile]:
     """The landing files of one asset's partition, in ingest's order (originals before their
     corrected re-sends)."""
     return [
@@ -94,7 +95,7 @@ def ingest_partition(
             warehouse=wh,
             pseudonymiser=pseudonymiser,
             archive_dir=paths.archive,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             contracts=dict(contracts()),
         )
         reference = {
@@ -128,7 +129,7 @@ def ingest_partition(
         metadata={
             **{k: dg.MetadataValue.int(v) for k, v in totals.items()},
             "dagster/partition_row_count": dg.MetadataValue.int(int(partition_rows)),
-            "municipalities": dg.MetadataValue.text(", ".join(sorted(reference)) or "-"),
+            "reference_reloaded": dg.MetadataValue.text(", ".join(sorted(reference)) or "-"),
             "files": dg.MetadataValue.md(_files_table(records, skipped)),
             "seconds": dg.MetadataValue.float(round(summary.seconds, 3)),
         },

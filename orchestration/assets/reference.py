@@ -70,7 +70,7 @@ def municipality_reference(context: dg.AssetExecutionContext, warehouse: Warehou
             warehouse=wh,
             pseudonymiser=warehouse.pseudonymiser(),
             archive_dir=paths.archive,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             contracts=dict(contracts()),
         )
         for municipality, folder in folders.items():
