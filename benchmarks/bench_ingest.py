@@ -4,6 +4,7 @@ Targets (issue): all files in under 60 s on 2 cores, peak memory under 2 GB, and
 DuckDB reading the same CSV files.
 
     python benchmarks/bench_ingest.py [--repeats 3] [--world DIR] [--scale municipal] [--seed N]
+                                      [--source-tree DIR] [--skip-all]
 
 Without --world the world is generated once (not timed). Three workloads, each in a
 subprocess (wall time and peak RSS of the process tree, `benchmarks.harness`), `--repeats`
@@ -23,7 +24,11 @@ times:
   (`truth/files.csv`), so the baseline does no detection of its own.
 
 The ratio compares like with like: `ingest csv` ÷ `duckdb read_csv`. Reports go to
-benchmarks/out/ingest_<scale>.{md,json}.
+benchmarks/out/ingest_<scale>.{md,json} (with --source-tree, ingest_<scale>_<tree name>).
+
+To compare with another revision in the same conditions, unpack it and point --source-tree at
+it: `git archive <rev> | tar -x -C /tmp/old && python benchmarks/bench_ingest.py
+--world /tmp/world --source-tree /tmp/old` runs that tree's `geitonia ingest` (same venv).
 """
 
 from __future__ import annotations
@@ -143,14 +148,26 @@ def _ingest_rows(home: Path) -> dict[str, int]:
     return {"files": int(files), "rows": int(read), "refused": int(refused)}
 
 
-def measure_ingest(name: str, landing: Path, tmp: Path, repeats: int) -> tuple[Measurement, dict]:
-    geitonia = str(Path(sys.executable).parent / "geitonia")
+def _geitonia(source_tree: Path | None) -> list[str]:
+    """The CLI: this checkout's, or another source tree's with the same interpreter."""
+    if source_tree is None:
+        return [str(Path(sys.executable).parent / "geitonia")]
+    code = (
+        f"import sys; sys.path.insert(0, {str(source_tree)!r}); from geitonia.cli import app; app()"
+    )
+    return [sys.executable, "-c", code]
+
+
+def measure_ingest(
+    name: str, landing: Path, tmp: Path, repeats: int, source_tree: Path | None = None
+) -> tuple[Measurement, dict]:
+    cli = _geitonia(source_tree)
     m = Measurement(name)
     info: dict[str, int] = {}
     for i in range(repeats):
         home = tmp / f"home_{name.replace(' ', '_')}_{i}"
         env = {**os.environ, "GEITONIA_HOME": str(home), "GEITONIA_PSEUDONYM_KEY": KEY}
-        s, mb = run_measured([geitonia, "ingest", str(landing)], env=env)
+        s, mb = run_measured([*cli, "ingest", str(landing)], env=env)
         m.seconds.append(s)
         m.peak_rss_mb.append(mb)
         print(f"  {name}: {s:.2f} s, peak {mb:.0f} MB", file=sys.stderr)
@@ -205,6 +222,11 @@ def main() -> None:
     ap.add_argument("--scale", default="municipal")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--skip-all", action="store_true", help="skip the all-files ingest")
+    ap.add_argument(
+        "--source-tree",
+        type=Path,
+        help="measure the ingest of another checkout of the repository (e.g. an older revision)",
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as t:
@@ -226,20 +248,26 @@ def main() -> None:
 
         results = []
         if not args.skip_all:
-            results.append(measure_ingest("ingest all", world / "exports", tmp, args.repeats))
-        ing_csv = measure_ingest("ingest csv", landing, tmp, args.repeats)
+            results.append(
+                measure_ingest("ingest all", world / "exports", tmp, args.repeats, args.source_tree)
+            )
+        ing_csv = measure_ingest("ingest csv", landing, tmp, args.repeats, args.source_tree)
         base = measure_baseline(world / "exports", files, tmp, args.repeats)
         ratio = ing_csv[0].median_s / base[0].median_s
 
     rows = [_row(m, info, None) for m, info in results]
     rows += [_row(ing_csv[0], ing_csv[1], ratio), _row(base[0], base[1], None)]
+    stem = f"ingest_{args.scale}"
+    if args.source_tree is not None:
+        stem += f"_{args.source_tree.resolve().name}"
     write_report(
-        f"ingest_{args.scale}",
+        stem,
         rows,
         {
             "targets": TARGETS,
             "ratio_ingest_csv_over_duckdb": round(ratio, 3),
             "world": str(args.world) if args.world else f"generated: {args.scale}",
+            "source_tree": str(args.source_tree or Path(__file__).resolve().parent.parent),
             "cpu_count": os.cpu_count(),
             "load_average_at_start": round(load, 2),
             "baseline": "one CREATE TABLE AS read_csv(file, encoding, null_padding=true) per "

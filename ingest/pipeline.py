@@ -14,6 +14,12 @@ For every file (exports.md, "What ingest does with every file"):
     log entry in ONE transaction.
 
 rows read = rows loaded + rows rejected, for every file (totals rows are skipped, not read).
+
+Speed: files are many and mostly small, and a polars query costs about the same for ten rows
+as for ten thousand, so steps 3-5 run over a batch of files of one entity at once, stacked, and
+the result is split by file again (`process_files`; every step works row by row or per
+distinct value, so a file gets what it would get alone); the next batch is read and processed
+on a worker thread while the current one is committed, file by file, in order (step 6).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -242,7 +249,12 @@ class _Readable:
     table: RawTable
 
 
-def process_files(files: Sequence[tuple[LandingFile, str]], ctx: IngestContext) -> list[LoadRecord]:
+def process_files(
+    files: Sequence[tuple[LandingFile, str]],
+    ctx: IngestContext,
+    *,
+    geocoder: Callable[[str], Geocoder | None] | None = None,
+) -> list[LoadRecord]:
     """`process_file` for several (file, sha256) at once, one record per file in the same
     order (nothing is written here).
 
@@ -251,7 +263,10 @@ def process_files(files: Sequence[tuple[LandingFile, str]], ctx: IngestContext) 
     result split by file again. Every step works row by row (or per distinct value), and the
     one decision taken over a file's whole column (the decimal mark of ambiguous numbers) is
     taken per file, so each file's rows, rejects and counts are what it would get alone; the
-    files are many and mostly small, and what a polars query costs is mostly per query."""
+    files are many and mostly small, and what a polars query costs is mostly per query.
+
+    `geocoder` gives a municipality's geocoder (default `geocoder_for`, which may read the
+    warehouse: pass one that does not to process files off the warehouse's thread)."""
     records: list[LoadRecord | None] = [None] * len(files)
     groups: dict[tuple[str, str, str | None], list[_Readable]] = {}
     for i, (lf, sha) in enumerate(files):
@@ -281,20 +296,23 @@ def process_files(files: Sequence[tuple[LandingFile, str]], ctx: IngestContext) 
             continue
         key = (lf.municipality_code, contract.source_entity, table.decimal_mark)
         groups.setdefault(key, []).append(_Readable(i, lf, sha, started, contract, table))
+    locate = geocoder or (lambda m: geocoder_for(ctx, m))
     for group in groups.values():
-        for item, rec in zip(group, _process_group(group, ctx), strict=True):
+        for item, rec in zip(group, _process_group(group, ctx, locate), strict=True):
             records[item.index] = rec
     assert all(r is not None for r in records)
     return records  # type: ignore[return-value]
 
 
-def _process_group(items: list[_Readable], ctx: IngestContext) -> list[LoadRecord]:
+def _process_group(
+    items: list[_Readable], ctx: IngestContext, geocoder: Callable[[str], Geocoder | None]
+) -> list[LoadRecord]:
     """Files of one municipality, source, entity and decimal mark, processed together."""
     contract = items[0].contract
     municipality_code = items[0].lf.municipality_code
     decimal_mark = items[0].table.decimal_mark
     heights = [it.table.data.height for it in items]
-    data = pl.concat([it.table.data for it in items], how="vertical")
+    data = pl.concat([it.table.data for it in items], how="vertical_relaxed")
     file_of = pl.Series("_file", np.repeat(np.arange(len(items), dtype=np.int32), heights))
     data = data.with_columns(file_of)
     values, errors = parse_columns(
@@ -343,7 +361,7 @@ def _process_group(items: list[_Readable], ctx: IngestContext) -> list[LoadRecor
             "sheet": pl.String,
         },
     )
-    out = _pseudonymised(municipality_code, contract, data, values, id_checks, ctx, files)
+    out = _pseudonymised(municipality_code, contract, data, values, id_checks, ctx, files, geocoder)
     out = out.with_columns(_repairs(id_checks, data.height).alias("_repairs"))
     rows = _split(out.filter(~rejected), file_of.filter(~rejected), len(items))
     rejects = _split(
@@ -449,6 +467,7 @@ def _pseudonymised(
     id_checks: dict[str, pl.DataFrame],
     ctx: IngestContext,
     files: pl.DataFrame,
+    geocoder: Callable[[str], Geocoder | None],
 ) -> pl.DataFrame:
     """The analysis columns of every row: typed, pseudonymised, geocoded; no direct identifier.
     `data` holds the raw rows of one or more files (`_file`: the row of `files` giving each
@@ -527,7 +546,7 @@ def _pseudonymised(
         cols[c.name] = s.alias(c.name)
     out = pl.DataFrame(cols)
     if "street" in names or "postcode" in names:
-        geo = geocoder_for(ctx, municipality_code)
+        geo = geocoder(municipality_code)
         addr = data.select(
             [pl.col(a) if a in data.columns else pl.lit(None, pl.String).alias(a) for a in ADDRESS]
         )
@@ -638,7 +657,7 @@ class RunSummary:
 # files processed together (`process_files`): consecutive files of one municipality, source and
 # entity, up to this many files or bytes
 BATCH_FILES = 128
-BATCH_BYTES = 16 << 20
+BATCH_BYTES = 8 << 20
 
 
 def _batches(files: Iterable[LandingFile]) -> Iterator[list[LandingFile]]:
@@ -667,10 +686,12 @@ def ingest_files(
 ) -> tuple[list[LoadRecord], list[LandingFile]]:
     """Process and commit files one by one, in order, each in its own transaction.
 
-    Files are processed a batch at a time (`process_files`; nothing is written then) and
-    committed one by one; whether a file is skipped is decided just before its commit, against
-    what the warehouse and the files committed before it hold, so a file identical to one
-    committed earlier in the same run is skipped as it would be file by file."""
+    Files are processed a batch at a time (`process_files`; nothing is written then), the next
+    batch on a worker thread while this one commits the current batch's files one by one
+    (only this thread touches the warehouse). Whether a file is skipped is decided just before
+    its commit, against what the warehouse and the files committed before it hold, so a file
+    identical to one committed earlier in the same run is skipped as it would be file by file
+    (the worker only leaves out files already skipped when its batch starts)."""
     wh = ctx.warehouse
     done = wh.processed()
     records: list[LoadRecord] = []
@@ -681,28 +702,46 @@ def ingest_files(
         slot = f"{lf.municipality_code}/{lf.source}/{lf.entity}/{lf.period_from_name}"
         return (sha, slot) in done or (sha, lf.relative) in done
 
-    for batch in _batches(files):
+    def prepare(
+        batch: list[LandingFile], geocoders: dict[str, Geocoder | None]
+    ) -> tuple[list[str], dict[int, LoadRecord]]:
         shas = [sha256_of(lf.path) for lf in batch]
         todo = [i for i, (lf, sha) in enumerate(zip(batch, shas, strict=True)) if not seen(lf, sha)]
-        processed = dict(
-            zip(todo, process_files([(batch[i], shas[i]) for i in todo], ctx), strict=True)
-        )
-        for i, (lf, sha) in enumerate(zip(batch, shas, strict=True)):
-            rec = processed.pop(i, None)
-            if rec is None or seen(lf, sha):
-                skipped.append(lf)
+        recs = process_files([(batch[i], shas[i]) for i in todo], ctx, geocoder=geocoders.get)
+        return shas, dict(zip(todo, recs, strict=True))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as pool:
+
+        def submit(batch: list[LandingFile]) -> Future[tuple[list[str], dict[int, LoadRecord]]]:
+            # geocoders are looked up here, on the warehouse's thread
+            munis = {lf.municipality_code for lf in batch}
+            return pool.submit(prepare, batch, {m: geocoder_for(ctx, m) for m in munis})
+
+        batches = _batches(files)
+        batch = next(batches, None)
+        pending = submit(batch) if batch is not None else None
+        while batch is not None and pending is not None:
+            shas, processed = pending.result()
+            current, batch = batch, next(batches, None)
+            pending = submit(batch) if batch is not None else None
+            for i, (lf, sha) in enumerate(zip(current, shas, strict=True)):
+                rec = processed.pop(i, None)
+                if rec is None or seen(lf, sha):
+                    skipped.append(lf)
+                    if on_file:
+                        on_file(lf, None)
+                    continue
+                archive(lf.path, sha, ctx.archive_dir)
+                wh.commit_file(rec, pause_before_commit=pause)
+                if rec.status == "loaded":
+                    slot = f"{rec.municipality_code}/{rec.source}/{rec.entity}/{rec.period}"
+                    done.add((sha, slot))
+                    done.add((sha, lf.relative))
+                else:
+                    done.add((sha, lf.relative))
+                records.append(rec)
                 if on_file:
-                    on_file(lf, None)
-                continue
-            archive(lf.path, sha, ctx.archive_dir)
-            wh.commit_file(rec, pause_before_commit=pause)
-            if rec.status == "loaded":
-                done.add((sha, f"{rec.municipality_code}/{rec.source}/{rec.entity}/{rec.period}"))
-            else:
-                done.add((sha, lf.relative))
-            records.append(rec)
-            if on_file:
-                on_file(lf, rec)
+                    on_file(lf, rec)
     return records, skipped
 
 

@@ -460,15 +460,22 @@ def _finish(
     Totals are looked for only among sparse rows (at most half the header's columns filled,
     at least 3), so the costly tests run on a handful of rows."""
     cols = raw.columns
-    raw = raw.with_columns(
-        pl.when(pl.col(c).str.contains(r"\S")).then(pl.col(c)).alias(c) for c in cols
+    # blank cells to null, and the number of filled cells of each row (one query)
+    raw = (
+        raw.lazy()
+        .with_columns(pl.when(pl.col(c).str.contains(r"\S")).then(pl.col(c)).alias(c) for c in cols)
+        .with_columns(
+            pl.sum_horizontal(pl.col(c).is_not_null().cast(pl.Int32) for c in cols).alias(
+                "\x00nonempty"
+            )
+        )
+        .collect()
     )
+    nonempty = raw.get_column("\x00nonempty")
+    raw = raw.drop("\x00nonempty")
     n = len(source_row)
-    nonempty = raw.select(
-        pl.sum_horizontal(pl.col(c).is_not_null().cast(pl.Int32) for c in cols)
-    ).to_series()
     if field_count is None:
-        incomplete = pl.repeat(False, n, eager=True)
+        incomplete = pl.Series("_incomplete", np.zeros(n, dtype=bool))
         fc = pl.Series("_field_count", [None] * n, dtype=pl.Int32)
     else:
         fc = field_count.cast(pl.Int32).alias("_field_count")
@@ -511,7 +518,9 @@ def _finish(
         else:
             out.append(pl.Series(c.name, [None] * n, dtype=pl.String))
     out += [fc.alias("_field_count"), incomplete.alias("_incomplete")]
-    data = pl.DataFrame(out).filter(pl.Series(keep))
+    data = pl.DataFrame(out)
+    if not keep.all():
+        data = data.filter(pl.Series(keep))
     return data, skipped, int(empty.sum())
 
 

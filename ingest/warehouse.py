@@ -190,14 +190,16 @@ class Warehouse:
         """What earlier runs did, as (sha256, slot) pairs: a file whose content was already
         loaded into the same slot (municipality/source/entity/period), or already refused at the
         same landing path, is skipped. (Identical content in another month's slot — two
-        header-only files of months with nothing to report — is not the same file.)"""
+        header-only files of months with nothing to report — is not the same file.) A loaded
+        file is also known by its landing path, for names that carry no month."""
         rows = self._run(
-            f"""select sha256, case when status = 'loaded'
-                    then concat_ws('/', municipality_code, source, entity, strftime(period, '%Y-%m'))
-                    else landing_path end
+            f"""select sha256, landing_path, status,
+                    concat_ws('/', municipality_code, source, entity, strftime(period, '%Y-%m'))
                 from {RAW}.load_log"""
         )
-        return {(h, slot) for h, slot in rows}
+        done = {(h, path) for h, path, _s, _slot in rows}
+        done |= {(h, slot) for h, _p, s, slot in rows if s == "loaded"}
+        return done
 
     def current_loads(
         self, municipality_code: str, source: str, entity: str, period: str

@@ -368,3 +368,23 @@ def test_the_scan_sees_every_export(small_world_dir: Path) -> None:
     files = pl.read_csv(small_world_dir / "truth" / "files.csv", infer_schema_length=0)
     seen = {lf.relative for lf in scan(small_world_dir / "exports")}
     assert set(files["path"].to_list()) <= seen
+
+
+def test_a_file_named_without_its_month_is_loaded_once(
+    small_world_dir: Path, tmp_path: Path
+) -> None:
+    src = small_world_dir / "exports" / "7101"
+    landing = tmp_path / "landing"
+    shutil.copytree(src / "reference", landing / "7101" / "reference")
+    target = landing / "7101" / "home_help" / "visits"
+    target.mkdir(parents=True)
+    shutil.copy(sorted((src / "home_help" / "visits").glob("*.csv"))[2], target / "visits.csv")
+    home = tmp_path / "home"
+    with Warehouse.open(home / "warehouse" / "geitonia.duckdb") as wh:
+        ctx = IngestContext(
+            warehouse=wh, pseudonymiser=Pseudonymiser(TEST_KEY), archive_dir=home / "archive"
+        )
+        first = ingest_landing(landing, ctx)
+        second = ingest_landing(landing, ctx)
+    assert [r.status for r in first.records] == ["loaded"] and first.records[0].period
+    assert second.records == [] and len(second.skipped) == 1
