@@ -11,12 +11,7 @@ renamed as (
 
     select
         -- row identity and load bookkeeping
-        {{ dbt.concat(["_load_id", "'-'", "cast(_source_row as " ~ dbt.type_string() ~ ")"]) }} as row_id,
-        _load_id as load_id,
-        _municipality_code as municipality_code,
-        _period as period_month,
-        _source_row as source_row,
-        _loaded_at as loaded_at,
+        {{ raw_bookkeeping_columns() }}
 
         -- people (keyed pseudonyms)
         person_key,
@@ -29,8 +24,7 @@ renamed as (
         duration_minutes,
 
         -- data quality
-        _repairs as repair_codes,
-        _repairs is not null as is_repaired,
+        {{ raw_repair_columns() }},
 
         -- dates
         visit_on
