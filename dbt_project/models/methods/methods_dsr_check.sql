@@ -27,16 +27,8 @@ standardised as (
 intervals as (
     select
         *,
-        case
-            {%- for c in stats_confidence_levels() %}
-            when confidence = {{ c }} then {{ dsr_ci_lower('total_count', 'dsr', 'dsr_variance', c) }}
-            {%- endfor %}
-        end as lower_limit,
-        case
-            {%- for c in stats_confidence_levels() %}
-            when confidence = {{ c }} then {{ dsr_ci_upper('total_count', 'dsr', 'dsr_variance', c) }}
-            {%- endfor %}
-        end as upper_limit
+        {{ stats_by_confidence(dsr_ci_lower, ['total_count', 'dsr', 'dsr_variance']) }} as lower_limit,
+        {{ stats_by_confidence(dsr_ci_upper, ['total_count', 'dsr', 'dsr_variance']) }} as upper_limit
     from standardised
 ),
 

@@ -14,16 +14,8 @@ macro_limits as (
         x,
         lower_count,
         upper_count,
-        case
-            {%- for c in stats_confidence_levels() %}
-            when confidence = {{ c }} then {{ poisson_count_lower('x', c) }}
-            {%- endfor %}
-        end as macro_lower_count,
-        case
-            {%- for c in stats_confidence_levels() %}
-            when confidence = {{ c }} then {{ poisson_count_upper('x', c) }}
-            {%- endfor %}
-        end as macro_upper_count
+        {{ stats_by_confidence(poisson_count_lower, ['x']) }} as macro_lower_count,
+        {{ stats_by_confidence(poisson_count_upper, ['x']) }} as macro_upper_count
     from seed_limits
 ),
 

@@ -2,43 +2,7 @@
 -- Hosts the dbt unit tests of proportion_ci_lower/upper (Wilson):
 -- computes them on the cases of methods_interval_cases at each supported
 -- confidence level and flags agreement with the expected values
--- (stats_within_tolerance: relative 1e-6).
-with
-
-cases as (
-    select * from {{ ref('methods_interval_cases') }}
-),
-
-computed as (
-    select
-        case_id,
-        confidence,
-        expected_lower,
-        expected_upper,
-        case
-            {%- for c in stats_confidence_levels() %}
-            when confidence = {{ c }} then {{ proportion_ci_lower('x', 'n', c) }}
-            {%- endfor %}
-        end as lower_limit,
-        case
-            {%- for c in stats_confidence_levels() %}
-            when confidence = {{ c }} then {{ proportion_ci_upper('x', 'n', c) }}
-            {%- endfor %}
-        end as upper_limit
-    from cases
-),
-
-checked as (
-    select
-        case_id,
-        confidence,
-        lower_limit,
-        upper_limit,
-        expected_lower,
-        expected_upper,
-        {{ stats_within_tolerance('lower_limit', 'expected_lower') }} as is_lower_ok,
-        {{ stats_within_tolerance('upper_limit', 'expected_upper') }} as is_upper_ok
-    from computed
-)
-
-select * from checked
+-- (stats_within_tolerance: relative 1e-6; scaffold in macros/stats/stats_check_model.sql).
+{{ stats_check_model(
+    ref('methods_interval_cases'), proportion_ci_lower, proportion_ci_upper, ['x', 'n']
+) }}
