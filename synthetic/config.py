@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -61,4 +60,4 @@ class GeneratorConfig:
         return replace(cfg, seed=seed) if seed is not None else cfg
 
 
-__all__ = ["SCALES", "Scale", "GeneratorConfig", "load_yaml", "resources"]
+__all__ = ["SCALES", "Scale", "GeneratorConfig", "load_yaml"]
