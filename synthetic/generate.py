@@ -67,12 +67,27 @@ def build_world(
     return world, seconds
 
 
+def write_reference_and_truth(
+    world: World, cfg: GeneratorConfig, out_dir: Path, truth: Path
+) -> None:
+    """Write a municipality's reference files (which travel with its exports, in
+    <m>/reference/) and its areas, persons and households into the truth folder `truth`."""
+    from synthetic import geography
+
+    geo, pop = world.geography, world.population
+    ref_dir = out_dir / "exports" / geo.municipality_code / "reference"
+    geography.write_reference(geo, pop.persons, cfg.scale.start, ref_dir)
+    geography.write_truth_areas(geo, truth)
+    pop.persons.write_parquet(truth / "persons.parquet")
+    pop.households.write_parquet(truth / "households.parquet")
+
+
 def generate(cfg: GeneratorConfig, out_dir: Path, *, overwrite: bool = True) -> GenerateSummary:
     """Generate the synthetic municipality into `out_dir` (exports/, reference/, truth/).
 
     In national mode (`is_national`) this writes `cfg.scale.municipalities` municipalities with
     one combined truth (synthetic/national.py)."""
-    from synthetic import exports, geography
+    from synthetic import exports
 
     if is_national(cfg):
         from synthetic.national import generate_national
@@ -95,12 +110,7 @@ def generate(cfg: GeneratorConfig, out_dir: Path, *, overwrite: bool = True) -> 
     result.fault_stats.write_csv(truth / "fault_stats.csv")
     seconds["exports"] = time.perf_counter() - t
     t = time.perf_counter()
-    # what a municipality supplies once travels with its exports: <m>/reference/
-    ref_dir = out_dir / "exports" / geo.municipality_code / "reference"
-    geography.write_reference(geo, pop.persons, cfg.scale.start, ref_dir)
-    geography.write_truth_areas(geo, truth)
-    pop.persons.write_parquet(truth / "persons.parquet")
-    pop.households.write_parquet(truth / "households.parquet")
+    write_reference_and_truth(world, cfg, out_dir, truth)
     seconds["reference"] = time.perf_counter() - t
 
     seconds["total"] = time.perf_counter() - t0

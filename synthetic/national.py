@@ -323,7 +323,7 @@ def generate_national(
     Returns a `synthetic.generate.GenerateSummary` (totals; `per_municipality` and
     `peak_rss_mb` filled)."""
     from synthetic import exports, geography
-    from synthetic.generate import GenerateSummary
+    from synthetic.generate import GenerateSummary, write_reference_and_truth
 
     n = int(cfg.scale.municipalities)
     if not 1 <= n <= MAX_MUNICIPALITIES:
@@ -365,11 +365,7 @@ def generate_national(
         secs["exports"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        ref_dir = out_dir / "exports" / geo.municipality_code / "reference"
-        geography.write_reference(geo, pop.persons, cfg.scale.start, ref_dir)
-        geography.write_truth_areas(geo, part)
-        pop.persons.write_parquet(part / "persons.parquet")
-        pop.households.write_parquet(part / "households.parquet")
+        write_reference_and_truth(world, cfg, out_dir, part)
         secs["reference"] = time.perf_counter() - t
         for k, v in secs.items():
             seconds[k] += v

@@ -10,7 +10,6 @@ belong to one true person. Pair counts come from cluster sizes (n choose 2), not
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 from ingest.pipeline import IngestContext, ingest_landing
 from ingest.pseudonymise import Pseudonymiser
 from ingest.warehouse import Warehouse, query_pl
+from tests.dbt._dbt import run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -45,25 +45,7 @@ ROW_KEYS = ["file", "sheet", "source_row"]
 
 
 def _dbt(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GEITONIA_HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
-        [
-            str(DBT),
-            *args,
-            "--project-dir",
-            str(PROJECT),
-            "--profiles-dir",
-            str(PROJECT),
-            "--target-path",
-            str(home / "target"),
-            "--log-path",
-            str(home / "logs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_dbt(home, *args)
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.dbt._dbt import run_dbt
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt_project"
@@ -33,29 +34,7 @@ def _script() -> ModuleType:
 
 def _dbt(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     (home / "warehouse").mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "GEITONIA_HOME": str(home),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    return subprocess.run(
-        [
-            str(DBT),
-            *args,
-            "--project-dir",
-            str(PROJECT),
-            "--profiles-dir",
-            str(PROJECT),
-            "--target-path",
-            str(home / "target"),
-            "--log-path",
-            str(home / "logs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_dbt(home, *args)
 
 
 def _close(a: float, b: float) -> bool:
