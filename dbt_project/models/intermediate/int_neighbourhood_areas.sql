@@ -1,6 +1,8 @@
 -- One row per neighbourhood and area containing it (itself, its community, municipal unit and
 -- municipality): the roll-up a count at neighbourhood level is summed over. Records with no
--- neighbourhood are counted at municipality level only (see int_record_areas).
+-- neighbourhood are counted at municipality level only: each municipality has one more
+-- pseudo-neighbourhood, '<municipality>-unassigned' (macro area_lookup_key), that rolls up to the
+-- municipality alone.
 with
 
 areas as (
@@ -35,6 +37,38 @@ expanded as (
     {%- endif %}
     {%- endfor %}
 
+),
+
+unassigned as (
+
+    select distinct
+        {{ area_lookup_key('cast(null as ' ~ dbt.type_string() ~ ')', 'municipality_code') }}
+            as neighbourhood_id,
+        municipality_code,
+        cast('municipality' as {{ dbt.type_string() }}) as area_level,
+        municipality_code as area_id
+    from neighbourhoods
+
+),
+
+final as (
+
+    select
+        neighbourhood_id,
+        municipality_code,
+        area_level,
+        area_id,
+        false as is_unassigned
+    from expanded
+    union all
+    select
+        neighbourhood_id,
+        municipality_code,
+        area_level,
+        area_id,
+        true as is_unassigned
+    from unassigned
+
 )
 
-select * from expanded
+select * from final

@@ -14,6 +14,7 @@ select
     cast(null as {{ dbt.type_bigint() }}) as standard_population,
     cast(null as {{ stats_double_type() }}) as dsr,
     cast(null as {{ stats_double_type() }}) as dsr_variance,
+    cast(null as {{ stats_double_type() }}) as probability,
     cast(null as {{ stats_double_type() }}) as expected_value,
     cast(null as {{ stats_double_type() }}) as expected_variance,
     cast(null as {{ stats_double_type() }}) as expected_lower,
