@@ -78,7 +78,8 @@ class IngestContext:
 
 
 def load_reference(ctx: IngestContext, municipality_code: str, folder: Path) -> dict[str, int]:
-    """Load a municipality's neighbourhoods, polygons, population and gazetteer; build its geocoder."""
+    """Load a municipality's neighbourhoods, polygons, gazetteer and, when supplied, population
+    and households (raw.ref_*); build its geocoder."""
     wh = ctx.warehouse
     counts: dict[str, int] = {}
     nb = pl.read_csv(folder / "neighbourhoods.csv", infer_schema_length=0).with_columns(
@@ -117,6 +118,15 @@ def load_reference(ctx: IngestContext, municipality_code: str, folder: Path) -> 
         )
         wh.replace_reference("ref_population", municipality_code, pop)
         counts["population"] = pop.height
+    hh_path = folder / "households.csv"
+    if hh_path.exists():
+        hh = pl.read_csv(hh_path, infer_schema_length=0).select(
+            pl.lit(municipality_code).alias("municipality_code"),
+            pl.col("neighbourhood_id"),
+            pl.col("households").cast(pl.Int64),
+        )
+        wh.replace_reference("ref_households", municipality_code, hh)
+        counts["households"] = hh.height
     ctx.geocoders[municipality_code] = Geocoder(gaz, nb)
     return counts
 

@@ -660,21 +660,57 @@ def lookup_address(
 # --- writing -----------------------------------------------------------------------------------
 
 
+def residents_at(
+    persons: pl.DataFrame, ref_date: date, neighbourhood_ids: list[str] | pl.Series | None = None
+) -> pl.DataFrame:
+    """The persons living at `ref_date`: born on or before it and, if `persons` has death_on,
+    not dead on or before it. Everyone else counts, the homeless included (they are residents
+    of their neighbourhood). With `neighbourhood_ids`, a living person in a neighbourhood not
+    listed is an error."""
+    p = persons.filter(pl.col("birth_date") <= ref_date)
+    if "death_on" in p.columns:
+        p = p.filter(pl.col("death_on").is_null() | (pl.col("death_on") > ref_date))
+    if neighbourhood_ids is not None:
+        unknown = set(p["neighbourhood_id"].unique().drop_nulls()) - set(neighbourhood_ids)
+        if unknown:
+            raise ValueError(f"persons in unknown neighbourhoods: {sorted(unknown)[:5]}")
+    return p
+
+
+def households_by_neighbourhood(
+    persons: pl.DataFrame, ref_date: date, neighbourhood_ids: list[str] | pl.Series
+) -> pl.DataFrame:
+    """Households at `ref_date` per neighbourhood (columns neighbourhood_id, households; every
+    id of `neighbourhood_ids` in that order, zeros included).
+
+    A household counts in a neighbourhood when at least one of its members living at
+    `ref_date` (`residents_at`, as for `population_by_band`) is resident there. `persons`
+    needs household_id, neighbourhood_id and birth_date (death_on optional). Homeless persons
+    count as population_by_band counts them: each is a one-person household of the
+    neighbourhood they are recorded in (the social grocery takes their applications too).
+    Persons without a household_id or neighbourhood_id are not counted."""
+    ids = list(neighbourhood_ids)
+    p = residents_at(persons, ref_date, ids).drop_nulls(["household_id", "neighbourhood_id"])
+    counts = p.group_by("neighbourhood_id").agg(
+        pl.col("household_id").n_unique().alias("households")
+    )
+    grid = pl.DataFrame({"neighbourhood_id": ids}, schema={"neighbourhood_id": pl.String})
+    out = grid.join(counts, on="neighbourhood_id", how="left", maintain_order="left")
+    return out.select(
+        "neighbourhood_id", pl.col("households").fill_null(0).cast(pl.Int64).alias("households")
+    )
+
+
 def population_by_band(
     persons: pl.DataFrame, ref_date: date, neighbourhood_ids: list[str] | pl.Series
 ) -> pl.DataFrame:
     """Residents at `ref_date` by neighbourhood × sex × ESP-2013 age band, zeros included.
 
     `persons` needs neighbourhood_id, sex (M/F) and birth_date; if it has death_on, people who
-    died on or before `ref_date` are left out, as are people born after it.
+    died on or before `ref_date` are left out, as are people born after it (`residents_at`).
     """
     ids = list(neighbourhood_ids)
-    p = persons.filter(pl.col("birth_date") <= ref_date)
-    if "death_on" in p.columns:
-        p = p.filter(pl.col("death_on").is_null() | (pl.col("death_on") > ref_date))
-    unknown = set(p["neighbourhood_id"].unique().drop_nulls()) - set(ids)
-    if unknown:
-        raise ValueError(f"persons in unknown neighbourhoods: {sorted(unknown)[:5]}")
+    p = residents_at(persons, ref_date, ids)
     bd = pl.col("birth_date")
     age = (ref_date.year - bd.dt.year()).cast(pl.Int32) - (
         (bd.dt.month().cast(pl.Int32) * 100 + bd.dt.day().cast(pl.Int32))
@@ -772,7 +808,9 @@ def write_reference(
     """Write what a municipality supplies once into `out_dir` (the landing layout puts it in
     <landing>/<municipality_code>/reference/): neighbourhoods.csv (no latent levels),
     neighbourhoods.geojson, gazetteer.csv and, when `persons` is given, population.csv
-    (residents at `ref_date` by neighbourhood × sex × ESP age band)."""
+    (residents at `ref_date` by neighbourhood × sex × ESP age band) and, when `persons` also
+    has household_id, households.csv (households at `ref_date` per neighbourhood,
+    `households_by_neighbourhood`)."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -807,6 +845,12 @@ def write_reference(
         path = folder / "population.csv"
         population_by_band(persons, ref_date, geo.areas["neighbourhood_id"]).write_csv(path)
         written.append(path)
+        if "household_id" in persons.columns:
+            path = folder / "households.csv"
+            households_by_neighbourhood(persons, ref_date, geo.areas["neighbourhood_id"]).write_csv(
+                path
+            )
+            written.append(path)
     return written
 
 
@@ -829,11 +873,13 @@ __all__ = [
     "build_geography",
     "gazetteer_overlaps",
     "geojson_geometry",
+    "households_by_neighbourhood",
     "load_municipality_spec",
     "locate_true",
     "lookup_address",
     "neighbourhoods_geojson",
     "population_by_band",
+    "residents_at",
     "tessellate",
     "validate_gazetteer",
     "write_reference",

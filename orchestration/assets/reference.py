@@ -1,5 +1,6 @@
 """The municipality reference tables (raw.ref_neighbourhoods, raw.ref_gazetteer,
-raw.ref_population): what each municipality supplies once, in landing/<municipality>/reference/.
+raw.ref_population, raw.ref_households): what each municipality supplies once, in
+landing/<municipality>/reference/.
 
 Materialising replaces each municipality's rows with its current reference files. The ingest
 assets also reload the reference of the municipalities whose files they ingest, so geocoding
@@ -32,6 +33,11 @@ REFERENCE_TABLES: dict[str, tuple[str, str]] = {
     "ref_population": (
         "population",
         "Residents by neighbourhood, sex and 5-year age band (reference/population.csv).",
+    ),
+    "ref_households": (
+        "households",
+        "Households per neighbourhood, the denominator of per-household rates "
+        "(reference/households.csv).",
     ),
 }
 
