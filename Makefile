@@ -10,7 +10,7 @@ export DAGSTER_HOME := $(GEITONIA_HOME)/dagster
 DEMO_SCALE ?= municipal
 DEMO_SEED ?= 20260101
 
-.PHONY: env demo generate test test-fast lint bench clean dbt-parse dagster
+.PHONY: env demo generate test test-fast lint bench clean dbt-parse dagster publish
 
 ## env: create the virtual environment from the lock file (uv, installed if missing)
 env: $(VENV)/.synced
@@ -20,17 +20,31 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	$(PYTHON) -m uv sync --frozen --python $(PYTHON)
 	@touch $@
 
-## demo: generate the demo municipality and run the pipeline
+## demo: generate the demo municipality and run the pipeline (ingest, dbt build, publish)
 demo: env
 	$(BIN)/geitonia init
 	$(BIN)/geitonia generate --scale $(DEMO_SCALE) --seed $(DEMO_SEED) --out "$(GEITONIA_HOME)/demo"
 	@mkdir -p "$(GEITONIA_HOME)/landing"
 	cp -R "$(GEITONIA_HOME)/demo/exports/." "$(GEITONIA_HOME)/landing/"
 	$(BIN)/geitonia ingest "$(GEITONIA_HOME)/landing"
+	$(BIN)/geitonia build
+
+## publish: copy the published marts into a new snapshot under $(GEITONIA_HOME)/snapshots
+publish: env
+	$(BIN)/geitonia publish
 
 ## dbt-parse: the manifest Dagster loads (dbt_project/target/manifest.json)
 dbt-parse: env
 	$(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
+
+## docs: the dbt documentation site on http://127.0.0.1:$(DOCS_PORT) (built in $(GEITONIA_HOME)/dbt/docs)
+DOCS_PORT ?= 8080
+DBT_DOCS := --project-dir dbt_project --profiles-dir dbt_project --target-path "$(GEITONIA_HOME)/dbt/docs" --log-path "$(GEITONIA_HOME)/dbt/logs"
+.PHONY: docs
+docs: env
+	@mkdir -p "$(GEITONIA_HOME)/warehouse"
+	$(BIN)/dbt docs generate $(DBT_DOCS)
+	$(BIN)/dbt docs serve $(DBT_DOCS) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 ## dagster: the Dagster UI on http://127.0.0.1:3000; the sensor watches $(GEITONIA_HOME)/landing
 dagster: env dbt-parse

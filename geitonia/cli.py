@@ -225,6 +225,98 @@ def _print_run(run, all_files: bool) -> None:  # noqa: ANN001
     )
 
 
+def _dbt_artefacts(p) -> tuple[Path | None, Path | None]:  # noqa: ANN001
+    """The manifest and run results `geitonia publish` goes by: those of `geitonia build`
+    ($GEITONIA_HOME/dbt/target), else the project's parsed manifest (no run results)."""
+    from geitonia.config import DBT_PROJECT_DIR
+    from geitonia.publish import default_dbt_target
+
+    target = default_dbt_target(p)
+    if (target / "manifest.json").is_file():
+        results = target / "run_results.json"
+        return target / "manifest.json", results if results.is_file() else None
+    parsed = DBT_PROJECT_DIR / "target" / "manifest.json"
+    return (parsed if parsed.is_file() else None), None
+
+
+def _publish(p, keep: int, manifest: Path | None, run_results: Path | None) -> None:  # noqa: ANN001
+    from geitonia.publish import PublishError, publish
+
+    try:
+        res = publish(p, keep=keep, manifest_path=manifest, run_results_path=run_results)
+    except PublishError as exc:
+        console.print(f"[red]not published:[/red] {exc}")
+        console.print("the current snapshot is unchanged")
+        raise typer.Exit(1) from exc
+    t = Table(title=f"Snapshot {res.snapshot_id} ({res.selection} tables)")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    t.add_column("columns", justify="right")
+    for tab in res.tables:
+        t.add_row(tab.name, str(tab.row_count), str(len(tab.columns)))
+    t.add_row("total", str(res.rows), "")
+    console.print(t)
+    dirty = " (with uncommitted changes)" if res.git_dirty else ""
+    console.print(f"snapshot: {res.path}\nrevision: {res.git_revision}{dirty}")
+    if res.pruned:
+        console.print(f"removed {len(res.pruned)} old snapshot(s)")
+
+
+@app.command(name="publish")
+def publish_cmd(
+    keep: Annotated[
+        int, typer.Option(min=1, help="snapshots to keep (the current one always)")
+    ] = 5,
+) -> None:
+    """Copy the published marts into a new snapshot and make it the current one."""
+    p = paths()
+    manifest, run_results = _dbt_artefacts(p)
+    _publish(p, keep, manifest, run_results)
+
+
+@app.command()
+def build(
+    keep: Annotated[
+        int, typer.Option(min=1, help="snapshots to keep (the current one always)")
+    ] = 5,
+) -> None:
+    """dbt build (staging, intermediate, marts and their tests), then publish."""
+    import os
+    import subprocess
+    import sys
+
+    from geitonia.config import DBT_PROJECT_DIR
+    from geitonia.publish import default_dbt_target
+
+    p = paths().ensure()
+    beside = Path(sys.executable).parent / "dbt"
+    dbt = str(beside) if beside.exists() else "dbt"
+    target = default_dbt_target(p)
+    # the profile reads GEITONIA_HOME: absolute, since dbt resolves it from dbt_project/
+    env = {**os.environ, "GEITONIA_HOME": str(p.home)}
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    # a failed build must not be published by way of an older run's results
+    (target / "run_results.json").unlink(missing_ok=True)
+    cmd = [
+        dbt,
+        "build",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(p.home / "dbt" / "logs"),
+    ]
+    console.print(" ".join(cmd))
+    done = subprocess.run(cmd, env=env)
+    if done.returncode != 0:
+        console.print(f"[red]dbt build failed (exit {done.returncode}):[/red] nothing published")
+        raise typer.Exit(done.returncode)
+    _publish(p, keep, target / "manifest.json", target / "run_results.json")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

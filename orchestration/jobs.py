@@ -5,6 +5,7 @@ import dagster as dg
 
 from orchestration.assets.dbt import geitonia_dbt
 from orchestration.assets.ingest import ingest_assets
+from orchestration.assets.publish import published_snapshot
 from orchestration.assets.reference import municipality_reference
 
 ingest_job = dg.define_asset_job(
@@ -23,7 +24,10 @@ reference_job = dg.define_asset_job(
 
 transform_job = dg.define_asset_job(
     name="transform_job",
-    selection=dg.AssetSelection.assets(geitonia_dbt),
+    selection=dg.AssetSelection.assets(geitonia_dbt, published_snapshot),
     executor_def=dg.in_process_executor,
-    description="dbt build: staging, intermediate and marts, with the dbt tests.",
+    description=(
+        "dbt build: staging, intermediate and marts, with the dbt tests; then publish the "
+        "marts as a new snapshot (not when the build failed)."
+    ),
 )

@@ -5,7 +5,7 @@
       true when 1 <= count <= threshold (a count of 0 is published: it discloses nothing about
       a person). threshold defaults to the dbt variable disclosure_threshold (10).
 
-  disclosure_suppression(cells, groups, rounds=4) -> CTE definitions (place inside a WITH, after
+  disclosure_suppression(cells, groups, rounds=4, links=none) -> CTE definitions (place inside a WITH, after
   the CTEs they name; the last CTE is `disclosure_final`)
       cells:  a CTE with one row per published cell: cell_id (unique), cell_count (the count
               whose disclosure is controlled), is_primary_suppressed (boolean: a small count, or
@@ -15,6 +15,8 @@
               relation is a total and the parts that add up to it, e.g. a community and its
               neighbourhoods for one indicator and period, or a quarter and its months for one
               area.
+      links:  optional CTE (cell_id, linked_cell_id): the cell must be suppressed whenever the
+              linked cell is (its value would reveal the linked cell's count).
       Output `disclosure_final`: cell_id, is_suppressed, suppression ('primary', 'secondary' or
       null).
 
@@ -35,7 +37,7 @@
 {%- endmacro %}
 
 
-{% macro disclosure_suppression(cells, groups, rounds=4) -%}
+{% macro disclosure_suppression(cells, groups, rounds=4, links=none) -%}
 disclosure_round_0 as (
 
     select
@@ -88,6 +90,14 @@ disclosure_added_{{ r }} as (
     select distinct cell_id
     from disclosure_candidates_{{ r }}
     where candidate_rank = 1
+    {%- if links is not none %}
+    union
+    select {{ links }}.cell_id
+    from {{ links }}
+    inner join {{ prev }}
+        on {{ links }}.linked_cell_id = {{ prev }}.cell_id
+    where {{ prev }}.is_suppressed
+    {%- endif %}
 
 ),
 

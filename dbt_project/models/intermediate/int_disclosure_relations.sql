@@ -1,0 +1,188 @@
+-- The additive relations of the indicator values that disclosure control protects: each is a
+-- total and the parts that add up to it, one row per cell and relation (group_id, is_total).
+--   area relations: an area and its child areas (a community and its neighbourhoods, a
+--     municipal unit and its communities, a municipality and its units) for one indicator and
+--     period, where the indicator's counts add up over areas (catalogue is_additive_over_areas);
+--   time relations: a quarter and its months, a year and its quarters, for one indicator and
+--     area, where its counts add up over time (is_additive_over_time: events, not persons).
+-- Relations whose total has no parts are left out. A cell is keyed by cell_id (indicator, area
+-- level, area, period type and start, joined by '|'), as in the mart indicator_values.
+with
+
+values_all as (
+
+    select * from {{ ref('int_indicator_values') }}
+
+),
+
+catalogue as (
+
+    select * from {{ ref('indicator_catalogue') }}
+
+),
+
+areas as (
+
+    select * from {{ ref('int_areas') }}
+
+),
+
+periods as (
+
+    select * from {{ ref('int_periods') }}
+
+),
+
+cells as (
+
+    select
+        {{ indicator_cell_id('values_all') }} as cell_id,
+        values_all.indicator_id,
+        values_all.area_level,
+        values_all.area_id,
+        values_all.period_type,
+        values_all.period_start,
+        values_all.period_end,
+        catalogue.is_additive_over_areas,
+        catalogue.is_additive_over_time
+    from values_all
+    inner join catalogue
+        on values_all.indicator_id = catalogue.indicator_id
+    where catalogue.min_count_for_publication > 0
+
+),
+
+area_parents as (
+
+    select
+        area_level,
+        area_id,
+        parent_area_id,
+        case area_level
+            when 'neighbourhood' then 'community'
+            when 'community' then 'municipal_unit'
+            when 'municipal_unit' then 'municipality'
+        end as parent_area_level
+    from areas
+    where parent_area_id is not null
+
+),
+
+period_parents as (
+
+    select
+        months.period_type,
+        months.period_start,
+        parents.period_type as parent_period_type,
+        parents.period_start as parent_period_start
+    from periods as months
+    inner join periods as parents
+        on
+            months.period_start >= parents.period_start
+            and months.period_end <= parents.period_end
+            and (
+                (months.period_type = 'month' and parents.period_type = 'quarter')
+                or (months.period_type = 'quarter' and parents.period_type = 'year')
+            )
+
+),
+
+area_relations as (
+
+    -- each area's cell is a part of its parent area's relation, for the same indicator and
+    -- period; the parent's cell is the relation's total
+    select
+        {{ dbt.concat(["'area|'", 'cells.indicator_id', "'|'", 'area_parents.parent_area_level', "'|'",
+                       'area_parents.parent_area_id', "'|'", 'cells.period_type', "'|'",
+                       dbt.cast('cells.period_start', dbt.type_string())]) }} as group_id,
+        cells.cell_id,
+        false as is_total
+    from cells
+    inner join area_parents
+        on cells.area_level = area_parents.area_level and cells.area_id = area_parents.area_id
+    where cells.is_additive_over_areas
+    union all
+    select
+        {{ dbt.concat(["'area|'", 'cells.indicator_id', "'|'", 'cells.area_level', "'|'",
+                       'cells.area_id', "'|'", 'cells.period_type', "'|'",
+                       dbt.cast('cells.period_start', dbt.type_string())]) }} as group_id,
+        cells.cell_id,
+        true as is_total
+    from cells
+    where cells.is_additive_over_areas and cells.area_level <> 'neighbourhood'
+
+),
+
+time_relations as (
+
+    select
+        {{ dbt.concat(["'time|'", 'cells.indicator_id', "'|'", 'cells.area_level', "'|'", 'cells.area_id',
+                       "'|'", 'period_parents.parent_period_type', "'|'",
+                       dbt.cast('period_parents.parent_period_start', dbt.type_string())]) }} as group_id,
+        cells.cell_id,
+        false as is_total
+    from cells
+    inner join period_parents
+        on
+            cells.period_type = period_parents.period_type
+            and cells.period_start = period_parents.period_start
+    where cells.is_additive_over_time
+    union all
+    select
+        {{ dbt.concat(["'time|'", 'cells.indicator_id', "'|'", 'cells.area_level', "'|'", 'cells.area_id',
+                       "'|'", 'cells.period_type', "'|'", dbt.cast('cells.period_start', dbt.type_string())]) }}
+            as group_id,
+        cells.cell_id,
+        true as is_total
+    from cells
+    where cells.is_additive_over_time and cells.period_type <> 'month'
+
+),
+
+relations as (
+
+    select * from area_relations
+    union all
+    select * from time_relations
+
+),
+
+-- relations whose total has no parts (e.g. a community with no neighbourhoods listed) protect
+-- nothing and are dropped
+groups_with_parts as (
+
+    select group_id
+    from relations
+    group by group_id
+    having sum(case when is_total then 0 else 1 end) > 0
+
+),
+
+relations_with_parts as (
+
+    select relations.*
+    from relations
+    inner join groups_with_parts
+        on relations.group_id = groups_with_parts.group_id
+
+),
+
+final as (
+
+    select
+        relations_with_parts.group_id,
+        relations_with_parts.is_total,
+        cells.cell_id,
+        cells.indicator_id,
+        cells.area_level,
+        cells.area_id,
+        cells.period_type,
+        cells.period_start,
+        cells.period_end
+    from relations_with_parts
+    inner join cells
+        on relations_with_parts.cell_id = cells.cell_id
+
+)
+
+select * from final

@@ -1,0 +1,41 @@
+-- Secondary suppression works: no additive relation of the published indicator values (an
+-- area and its child areas; a quarter and its months, a year and its quarters) has exactly
+-- one suppressed cell, which could be worked out from the others. Fails with the relations
+-- that do (raise the dbt variable disclosure_rounds if the hierarchy is deeper).
+with
+
+relations as (
+
+    select * from {{ ref('int_disclosure_relations') }}
+
+),
+
+published as (
+
+    select * from {{ ref('indicator_values') }}
+
+),
+
+joined as (
+
+    select
+        relations.group_id,
+        published.suppressed
+    from relations
+    inner join published
+        on
+            relations.indicator_id = published.indicator_id
+            and relations.area_level = published.area_level
+            and relations.area_id = published.area_id
+            and relations.period_start = published.period_start
+            and relations.period_end = published.period_end
+
+)
+
+select
+    group_id,
+    count(*) as cells,
+    sum(case when suppressed then 1 else 0 end) as suppressed_cells
+from joined
+group by group_id
+having sum(case when suppressed then 1 else 0 end) = 1
