@@ -1,5 +1,10 @@
 -- The neighbourhood needs index (indicators.md), per municipality, neighbourhood and calendar
 -- year, in the manner of the English IMD and Scotland's SIMD:
+--   0. small-area counts are stabilised as the IMD does: the counts of the year and the two
+--      before it are pooled (dbt variable needs_index_pooled_years, default 3; years_pooled
+--      says how many were available) and each rate is shrunk toward the municipality's rate
+--      by empirical Bayes (Marshall 1991), so a neighbourhood of 70 households does not rank
+--      on two events;
 --   1. each indicator of the index (catalogue: in_needs_index) is ranked across the
 --      municipality's neighbourhoods (ties share their average rank, higher value = more need)
 --      and turned into a normal score Φ⁻¹(r / (n + 1));
@@ -14,6 +19,7 @@
 -- transformed score stand beside the index, so that a planner sees why an area ranks where it
 -- does.
 {%- set domains = ['material_need', 'care_need', 'social_exclusion'] %}
+{%- set pooled_years = var('needs_index_pooled_years', 3) %}
 
 with
 
@@ -37,7 +43,7 @@ indicator_values as (
 
 ),
 
-inputs as (
+annual as (
 
     select
         indicator_values.municipality_code,
@@ -47,11 +53,116 @@ inputs as (
         indicator_values.indicator_id,
         catalogue.needs_index_domain,
         catalogue.needs_index_weight,
-        indicator_values.value
+        indicator_values.numerator,
+        indicator_values.denominator
     from indicator_values
     inner join catalogue
         on indicator_values.indicator_id = catalogue.indicator_id
-    where indicator_values.value is not null
+    where indicator_values.denominator > 0
+
+),
+
+pooled as (
+
+    -- the index of year Y pools the counts of Y and the {{ pooled_years - 1 }} years before it
+    -- that have data (small areas: one year's counts are too few to rank on)
+    select
+        annual.municipality_code,
+        annual.neighbourhood_id,
+        annual.period_start,
+        annual.period_end,
+        annual.indicator_id,
+        annual.needs_index_domain,
+        annual.needs_index_weight,
+        sum(earlier.numerator) as numerator,
+        sum(earlier.denominator) as denominator,
+        count(*) as years_pooled
+    from annual
+    inner join annual as earlier
+        on
+            annual.indicator_id = earlier.indicator_id
+            and annual.neighbourhood_id = earlier.neighbourhood_id
+            and earlier.period_start <= annual.period_start
+            and earlier.period_start > {{ dbt.dateadd('year', -pooled_years, 'annual.period_start') }}
+    group by
+        annual.municipality_code,
+        annual.neighbourhood_id,
+        annual.period_start,
+        annual.period_end,
+        annual.indicator_id,
+        annual.needs_index_domain,
+        annual.needs_index_weight
+
+),
+
+municipal as (
+
+    select
+        municipality_code,
+        period_start,
+        indicator_id,
+        {{ stats_as_double('sum(numerator)') }} / sum(denominator) as municipal_rate,
+        {{ stats_as_double('sum(denominator)') }} / count(*) as mean_denominator
+    from pooled
+    group by municipality_code, period_start, indicator_id
+
+),
+
+dispersion as (
+
+    -- Marshall's (1991) moment estimate of the between-area variance of the true rates:
+    -- the population-weighted variance of the observed rates less the Poisson part
+    select
+        pooled.municipality_code,
+        pooled.period_start,
+        pooled.indicator_id,
+        sum(pooled.denominator * (pooled.numerator / pooled.denominator - municipal.municipal_rate)
+            * (pooled.numerator / pooled.denominator - municipal.municipal_rate))
+            / sum(pooled.denominator)
+            - max(municipal.municipal_rate) / max(municipal.mean_denominator) as between_variance
+    from pooled
+    inner join municipal
+        on
+            pooled.municipality_code = municipal.municipality_code
+            and pooled.period_start = municipal.period_start
+            and pooled.indicator_id = municipal.indicator_id
+    group by pooled.municipality_code, pooled.period_start, pooled.indicator_id
+
+),
+
+inputs as (
+
+    -- empirical Bayes shrinkage of each rate toward the municipality's, by its reliability
+    -- tau² / (tau² + m / n): a small area's extreme rate moves most
+    select
+        pooled.municipality_code,
+        pooled.neighbourhood_id,
+        pooled.period_start,
+        pooled.period_end,
+        pooled.indicator_id,
+        pooled.needs_index_domain,
+        pooled.needs_index_weight,
+        pooled.years_pooled,
+        case
+            when municipal.municipal_rate <= 0 or dispersion.between_variance <= 0
+                then municipal.municipal_rate
+            else
+                municipal.municipal_rate
+                + (pooled.numerator / pooled.denominator - municipal.municipal_rate)
+                * dispersion.between_variance
+                / (dispersion.between_variance + municipal.municipal_rate / pooled.denominator)
+        end as value
+    from pooled
+    inner join municipal
+        on
+            pooled.municipality_code = municipal.municipality_code
+            and pooled.period_start = municipal.period_start
+            and pooled.indicator_id = municipal.indicator_id
+    inner join dispersion
+        on
+            pooled.municipality_code = dispersion.municipality_code
+            and pooled.period_start = dispersion.period_start
+            and pooled.indicator_id = dispersion.indicator_id
 
 ),
 
@@ -96,7 +207,8 @@ domain_scores as (
         period_end,
         needs_index_domain,
         sum(needs_index_weight * normal_score) / sum(needs_index_weight) as domain_score,
-        count(*) as indicators_used
+        count(*) as indicators_used,
+        min(years_pooled) as years_pooled
     from normal_scores
     group by municipality_code, neighbourhood_id, period_start, period_end, needs_index_domain
 
@@ -144,6 +256,7 @@ combined as (
         sum(domain_weights.domain_weight * domain_transformed.domain_exponential_score)
             / sum(domain_weights.domain_weight) as score,
         count(*) as domains_used,
+        min(domain_transformed.years_pooled) as years_pooled,
         {%- for d in domains %}
         max(case when domain_transformed.needs_index_domain = '{{ d }}' then domain_transformed.domain_score end)
             as {{ d }}_score,
@@ -183,6 +296,7 @@ final as (
         ) as quintile,
         count(*) over (partition by municipality_code, period_start) as neighbourhoods_ranked,
         domains_used,
+        years_pooled,
         {%- for d in domains %}
         {{ d }}_score,
         {{ d }}_rank,
