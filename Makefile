@@ -68,6 +68,7 @@ lint: env
 bench: env
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_dbt.py --scale municipal
 
 clean:
 	rm -rf "$(GEITONIA_HOME)" $(VENV) .pytest_cache .ruff_cache dbt_project/target dbt_project/logs

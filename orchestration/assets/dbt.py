@@ -99,7 +99,11 @@ def geitonia_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         raise dg.Failure(f"{HOME_ENV} must be an absolute path for dbt (it is {home!r})")
     # dbt's artefacts and logs of the run are state: under GEITONIA_HOME, not in the repository
     target = geitonia_home() / "dbt" / "runs" / context.run.run_id
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    # cautious: a test runs only when every model it reads is in the selection, so that a
+    # subset (e.g. the staging group) does not run tests of models it did not build
+    yield from dbt.cli(
+        ["build", "--indirect-selection", "cautious"], context=context, target_path=target
+    ).stream()
 
 
 def dbt_resource() -> DbtCliResource:

@@ -86,6 +86,7 @@ def test_dbt_builds_the_methods_and_passes_the_unit_tests(tmp_path: Path) -> Non
         "poisson_count_limits",
         "dobson_interval",
         "dsr_aggregates_with_dobson",
+        "normal_quantile_acklam",
     }
     assert "seed.geitonia.stat_poisson_exact_limits" in status
     assert any("is_consistent" in uid for uid in status if uid.startswith("test."))

@@ -198,8 +198,29 @@ def test_seed_holds_the_exact_limits() -> None:
 # --- the expected values hard-coded in the dbt unit tests -------------------------------------
 
 
-def _unit_tests() -> list[dict]:
+def _all_unit_tests() -> list[dict]:
     return yaml.safe_load(MODELS_YML.read_text(encoding="utf-8"))["unit_tests"]
+
+
+QUANTILE_MODEL = "methods_normal_quantile_check"
+
+
+def _unit_tests() -> list[dict]:
+    """The unit tests of the interval macros (the normal quantile's are checked apart)."""
+    return [t for t in _all_unit_tests() if t["model"] != QUANTILE_MODEL]
+
+
+def test_normal_quantile_unit_test_expected_values() -> None:
+    """The expected Φ⁻¹(p) of the normal_quantile unit test are scipy's, out-of-range null."""
+    (test,) = [t for t in _all_unit_tests() if t["model"] == QUANTILE_MODEL]
+    rows = _given_rows(test)
+    assert len(rows) >= 16
+    for row in rows:
+        p = row["probability"]
+        expected = float(norm.ppf(p)) if 0 < p < 1 else None
+        assert close(row.get("expected_value"), expected, 1e-12), row
+    assert {r["case_id"] for r in test["expect"]["rows"]} == {r["case_id"] for r in rows}
+    assert all(r["is_value_ok"] is True for r in test["expect"]["rows"])
 
 
 def _given_rows(test: dict) -> list[dict]:
