@@ -1,7 +1,7 @@
 """The person spine, built by dbt on the small synthetic municipality, against its ground truth.
 
 The small world (seed 7) is generated, ingested into a throwaway GEITONIA_HOME with a fixed test
-key, and `dbt build --select +int_person_spine +int_person_records` is run there. Each record of
+key, and built by one full `dbt build` (the session fixture dbt_built_home). Each record of
 int_person_records is traced back to its file and physical row (load_log landing path + source
 row) and so to the true person in truth/records.parquet. Linkage is scored pairwise over record
 pairs: a pair is predicted linked when both records share a spine person, truly linked when both
@@ -10,25 +10,15 @@ belong to one true person. Pair counts come from cluster sizes (n choose 2), not
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from ingest.pipeline import IngestContext, ingest_landing
-from ingest.pseudonymise import Pseudonymiser
-from ingest.warehouse import Warehouse, query_pl
-from tests.dbt._dbt import run_dbt
+from ingest.warehouse import query_pl
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-PROJECT = ROOT / "dbt_project"
-DBT = Path(sys.executable).with_name("dbt")
-TEST_KEY = bytes(range(32))
 
 # the targets of the linkage issue
 MIN_PRECISION = 0.99
@@ -44,32 +34,10 @@ PERSON_ENTITIES = (
 ROW_KEYS = ["file", "sheet", "source_row"]
 
 
-def _dbt(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_dbt(home, *args)
-
-
 @pytest.fixture(scope="module")
-def built(small_world_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(dbt_built_home: Path) -> Path:
     """A warehouse holding the ingested small world and the built person spine."""
-    home = tmp_path_factory.mktemp("linkage_home")
-    with Warehouse.open(home / "warehouse" / "geitonia.duckdb") as wh:
-        ctx = IngestContext(
-            warehouse=wh, pseudonymiser=Pseudonymiser(TEST_KEY), archive_dir=home / "archive"
-        )
-        ingest_landing(small_world_dir / "exports", ctx)
-    # cautious: leave out the tests of staging models outside the selection (their other
-    # parents, e.g. stg_community_centre__services, are not built here)
-    result = _dbt(
-        home,
-        "build",
-        "--select",
-        "+int_person_spine",
-        "+int_person_records",
-        "--indirect-selection",
-        "cautious",
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    return home
+    return dbt_built_home
 
 
 def _con(home: Path) -> duckdb.DuckDBPyConnection:
