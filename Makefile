@@ -64,11 +64,14 @@ lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## bench: benchmarks (report figures, never pass/fail on time)
+## bench: benchmarks (report figures, never pass/fail on time); bench_scale: W1-W4, ratios and
+## the scaling curve (hours at full scale; e.g. `make bench BENCH_SCALE_ARGS=--quick`)
+BENCH_SCALE_ARGS ?=
 bench: env
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_dbt.py --scale municipal
+	$(BIN)/python benchmarks/bench_scale.py $(BENCH_SCALE_ARGS)
 
 clean:
 	rm -rf "$(GEITONIA_HOME)" $(VENV) .pytest_cache .ruff_cache dbt_project/target dbt_project/logs

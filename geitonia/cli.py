@@ -279,16 +279,34 @@ def build(
     keep: Annotated[
         int, typer.Option(min=1, help="snapshots to keep (the current one always)")
     ] = 5,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="recompute every municipality (default: only those with new data)",
+        ),
+    ] = False,
 ) -> None:
-    """dbt build (staging, intermediate, marts and their tests), then publish."""
+    """dbt build (staging, intermediate, marts and their tests), then publish.
+
+    Incremental: only the municipalities with new loads or reference data since the last build
+    are recomputed (geitonia/build.py); the first build, a changed dbt project or
+    --full-refresh recompute all."""
     import os
     import subprocess
     import sys
 
+    from geitonia.build import plan_build, record_build
     from geitonia.config import DBT_PROJECT_DIR
     from geitonia.publish import default_dbt_target
 
     p = paths().ensure()
+    plan = plan_build(p.warehouse, full_refresh=full_refresh)
+    if plan.mode == "nothing":
+        console.print(f"Nothing to build: {plan.reason}. / Τίποτα νέο από την τελευταία κατασκευή.")
+        return
+    what = ", ".join(plan.municipalities) if plan.mode == "incremental" else "all municipalities"
+    console.print(f"Build ({plan.mode}: {what}) — {plan.reason}")
     beside = Path(sys.executable).parent / "dbt"
     dbt = str(beside) if beside.exists() else "dbt"
     target = default_dbt_target(p)
@@ -308,12 +326,14 @@ def build(
         str(target),
         "--log-path",
         str(p.home / "dbt" / "logs"),
+        *plan.dbt_args(),
     ]
     console.print(" ".join(cmd))
     done = subprocess.run(cmd, env=env)
     if done.returncode != 0:
         console.print(f"[red]dbt build failed (exit {done.returncode}):[/red] nothing published")
         raise typer.Exit(done.returncode)
+    record_build(p.warehouse, plan)
     _publish(p, keep, target / "manifest.json", target / "run_results.json")
 
 

@@ -17,6 +17,12 @@
               area.
       links:  optional CTE (cell_id, linked_cell_id): the cell must be suppressed whenever the
               linked cell is (its value would reveal the linked cell's count).
+      frozen: optional boolean column of `cells`: a frozen cell keeps the suppression it comes
+              with (decided in an earlier step, e.g. a municipality's own cells when the
+              national level is added) and is never chosen as a complement.
+      priority: optional numeric column of `cells`: complements are chosen among the lowest
+              priority first (e.g. a national cell whose own relation with the municipalities
+              is already protected by a suppressed municipality), then by count.
       Output `disclosure_final`: cell_id, is_suppressed, suppression ('primary', 'secondary' or
       null).
 
@@ -37,14 +43,16 @@
 {%- endmacro %}
 
 
-{% macro disclosure_suppression(cells, groups, rounds=4, links=none) -%}
+{% macro disclosure_suppression(cells, groups, rounds=4, links=none, frozen=none, priority=none) -%}
 disclosure_round_0 as (
 
     select
         cell_id,
         cell_count,
         is_primary_suppressed as is_suppressed,
-        is_primary_suppressed
+        is_primary_suppressed,
+        {{ frozen if frozen is not none else 'false' }} as is_frozen,
+        {{ priority if priority is not none else '0' }} as candidate_priority
     from {{ cells }}
 
 ),
@@ -70,6 +78,7 @@ disclosure_candidates_{{ r }} as (
         row_number() over (
             partition by {{ groups }}.group_id
             order by
+                {{ prev }}.candidate_priority,
                 case when {{ groups }}.is_total then 1 else 0 end,
                 case when {{ prev }}.cell_count > 0 then 0 else 1 end,
                 {{ prev }}.cell_count,
@@ -81,6 +90,7 @@ disclosure_candidates_{{ r }} as (
     inner join {{ prev }}
         on {{ groups }}.cell_id = {{ prev }}.cell_id
     where not {{ prev }}.is_suppressed
+        and not {{ prev }}.is_frozen
         and ({{ groups }}.is_total or {{ prev }}.cell_count > 0)
 
 ),
@@ -96,7 +106,9 @@ disclosure_added_{{ r }} as (
     from {{ links }}
     inner join {{ prev }}
         on {{ links }}.linked_cell_id = {{ prev }}.cell_id
-    where {{ prev }}.is_suppressed
+    inner join {{ prev }} as disclosure_linked_{{ r }}
+        on {{ links }}.cell_id = disclosure_linked_{{ r }}.cell_id
+    where {{ prev }}.is_suppressed and not disclosure_linked_{{ r }}.is_frozen
     {%- endif %}
 
 ),
@@ -107,7 +119,9 @@ disclosure_round_{{ r }} as (
         {{ prev }}.cell_id,
         {{ prev }}.cell_count,
         {{ prev }}.is_suppressed or disclosure_added_{{ r }}.cell_id is not null as is_suppressed,
-        {{ prev }}.is_primary_suppressed
+        {{ prev }}.is_primary_suppressed,
+        {{ prev }}.is_frozen,
+        {{ prev }}.candidate_priority
     from {{ prev }}
     left join disclosure_added_{{ r }}
         on {{ prev }}.cell_id = disclosure_added_{{ r }}.cell_id
@@ -119,6 +133,7 @@ disclosure_final as (
 
     select
         cell_id,
+        cell_count,
         is_suppressed,
         case
             when is_primary_suppressed then 'primary'

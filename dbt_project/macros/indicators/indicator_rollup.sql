@@ -2,7 +2,7 @@
   indicator_rollup(indicator_id, relation, numerator, denominator='null', value='null',
                    where='1 = 1', neighbourhood_areas='neighbourhood_areas')
       -> a select statement
-  One row per area (every level) and period for one indicator: the rows of `relation` (a CTE
+  One row per area (every level of `neighbourhood_areas`, with its municipality_code) and period for one indicator: the rows of `relation` (a CTE
   with period_type, period_start, municipality_code and neighbourhood_id; one row per person,
   household or event in a period) are placed in their neighbourhood (or, unassigned, in their
   municipality only) and aggregated over each area containing it:
@@ -18,6 +18,7 @@
         cast('{{ indicator_id }}' as {{ dbt.type_string() }}) as indicator_id,
         {{ neighbourhood_areas }}.area_level,
         {{ neighbourhood_areas }}.area_id,
+        {{ neighbourhood_areas }}.municipality_code,
         {{ relation }}.period_type,
         {{ relation }}.period_start,
         cast({{ numerator }} as {{ stats_double_type() }}) as numerator,
@@ -31,6 +32,7 @@
     group by
         {{ neighbourhood_areas }}.area_level,
         {{ neighbourhood_areas }}.area_id,
+        {{ neighbourhood_areas }}.municipality_code,
         {{ relation }}.period_type,
         {{ relation }}.period_start
 {%- endmacro %}

@@ -84,7 +84,7 @@ rolled_up as (
     select
         neighbourhood_areas.area_level,
         neighbourhood_areas.area_id,
-        neighbourhood_areas.municipality_code,
+        {{ municipality_of_area('neighbourhood_areas') }} as municipality_code,
         neighbourhood_long.population_group,
         sum(neighbourhood_long.population) as population
     from neighbourhood_long
@@ -93,7 +93,7 @@ rolled_up as (
     group by
         neighbourhood_areas.area_level,
         neighbourhood_areas.area_id,
-        neighbourhood_areas.municipality_code,
+        {{ municipality_of_area('neighbourhood_areas') }},
         neighbourhood_long.population_group
 
 )

@@ -25,7 +25,7 @@ rolled_up as (
     select
         neighbourhood_areas.area_level,
         neighbourhood_areas.area_id,
-        neighbourhood_areas.municipality_code,
+        {{ municipality_of_area('neighbourhood_areas') }} as municipality_code,
         bands.age_band,
         bands.age_from,
         bands.age_to,
@@ -39,7 +39,7 @@ rolled_up as (
     group by
         neighbourhood_areas.area_level,
         neighbourhood_areas.area_id,
-        neighbourhood_areas.municipality_code,
+        {{ municipality_of_area('neighbourhood_areas') }},
         bands.age_band,
         bands.age_from,
         bands.age_to,

@@ -1,5 +1,6 @@
--- One row per area at every level of the geography: neighbourhood, community, municipal unit and
--- municipality. Built from the neighbourhoods each municipality supplies, so it covers any
+-- One row per area at every level of the geography: neighbourhood, community, municipal unit,
+-- municipality, and the national level above them (area_id 'EL': all municipalities in the
+-- warehouse, so national and per-municipality indicators come from one build). Built from the neighbourhoods each municipality supplies, so it covers any
 -- municipality; names in English come from the ELSTAT hierarchy seed where it knows the code.
 with
 
@@ -122,7 +123,7 @@ municipality_level as (
         coalesce(crete.name_el, 'Δήμος ' || municipalities.municipality_code) as area_name_el,
         coalesce(crete.name_en, 'Municipality ' || municipalities.municipality_code)
             as area_name_en,
-        cast(null as {{ dbt.type_string() }}) as parent_area_id,
+        cast('{{ national_area_id() }}' as {{ dbt.type_string() }}) as parent_area_id,
         municipalities.municipality_code,
         cast(null as {{ dbt.type_string() }}) as municipal_unit_code,
         cast(null as {{ dbt.type_string() }}) as community_code,
@@ -134,8 +135,28 @@ municipality_level as (
 
 ),
 
+national_level as (
+
+    select
+        cast('national' as {{ dbt.type_string() }}) as area_level,
+        0 as area_level_order,
+        cast('{{ national_area_id() }}' as {{ dbt.type_string() }}) as area_id,
+        cast('Σύνολο δήμων' as {{ dbt.type_string() }}) as area_name_el,
+        cast('All municipalities' as {{ dbt.type_string() }}) as area_name_en,
+        cast(null as {{ dbt.type_string() }}) as parent_area_id,
+        cast(null as {{ dbt.type_string() }}) as municipality_code,
+        cast(null as {{ dbt.type_string() }}) as municipal_unit_code,
+        cast(null as {{ dbt.type_string() }}) as community_code,
+        cast(null as {{ dbt.type_string() }}) as neighbourhood_id,
+        false as is_illustrative
+    where exists (select 1 from municipalities)
+
+),
+
 unioned as (
 
+    select * from national_level
+    union all
     select * from municipality_level
     union all
     select * from unit_level

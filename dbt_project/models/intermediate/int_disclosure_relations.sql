@@ -7,11 +7,16 @@
 --     area, where its counts add up over time (is_additive_over_time: events, not persons).
 -- Relations whose total has no parts are left out. A cell is keyed by cell_id (indicator, area
 -- level, area, period type and start, joined by '|'), as in the mart indicator_values.
+-- Built by municipality (incremental): every relation here lies inside one municipality. The
+-- relations of the national level (the nation and its municipalities; the national periods)
+-- are handled by int_indicator_suppression_national.
+{{ config(**municipality_partitioned()) }}
 with
 
 values_all as (
 
     select * from {{ ref('int_indicator_values') }}
+    where municipality_code is not null and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -30,6 +35,7 @@ areas as (
 periods as (
 
     select * from {{ ref('int_periods') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -37,6 +43,7 @@ cells as (
 
     select
         {{ indicator_cell_id('values_all') }} as cell_id,
+        values_all.municipality_code,
         values_all.indicator_id,
         values_all.area_level,
         values_all.area_id,
@@ -64,13 +71,14 @@ area_parents as (
             when 'municipal_unit' then 'municipality'
         end as parent_area_level
     from areas
-    where parent_area_id is not null
+    where parent_area_id is not null and area_level not in ('municipality', 'national')
 
 ),
 
 period_parents as (
 
     select
+        months.municipality_code,
         months.period_type,
         months.period_start,
         parents.period_type as parent_period_type,
@@ -78,7 +86,8 @@ period_parents as (
     from periods as months
     inner join periods as parents
         on
-            months.period_start >= parents.period_start
+            months.municipality_code = parents.municipality_code
+            and months.period_start >= parents.period_start
             and months.period_end <= parents.period_end
             and (
                 (months.period_type = 'month' and parents.period_type = 'quarter')
@@ -124,7 +133,8 @@ time_relations as (
     from cells
     inner join period_parents
         on
-            cells.period_type = period_parents.period_type
+            cells.municipality_code = period_parents.municipality_code
+            and cells.period_type = period_parents.period_type
             and cells.period_start = period_parents.period_start
     where cells.is_additive_over_time
     union all
@@ -173,6 +183,7 @@ final as (
         relations_with_parts.group_id,
         relations_with_parts.is_total,
         cells.cell_id,
+        cells.municipality_code,
         cells.indicator_id,
         cells.area_level,
         cells.area_id,

@@ -1,18 +1,21 @@
 -- One row per social-grocery household and reporting period (month, quarter, year) in which
 -- the household had an approved membership active on at least one day (decision date to
 -- membership end), with its size and minors from the latest such approval.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 periods as (
 
     select * from {{ ref('int_periods') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
 grocery_decisions as (
 
     select * from {{ ref('fct_grocery_decisions') }}
-    where is_approved
+    where is_approved and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -38,7 +41,8 @@ approved_overlaps as (
     from grocery_decisions
     inner join periods
         on
-            grocery_decisions.decision_on <= periods.period_end
+            grocery_decisions.municipality_code = periods.municipality_code
+            and grocery_decisions.decision_on <= periods.period_end
             and (
                 grocery_decisions.membership_end_on is null
                 or grocery_decisions.membership_end_on >= periods.period_start

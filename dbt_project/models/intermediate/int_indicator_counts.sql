@@ -4,23 +4,30 @@
 -- ratio (the median). Definitions: the indicator catalogue (seed indicator_catalogue); every
 -- count places a person or event in one neighbourhood per period, unassigned ones in the
 -- municipality only. Areas and periods with nothing to count are filled with zeros downstream.
+-- Built by municipality (incremental, macro municipality_partitioned): the national level is
+-- summed from the municipality rows in int_indicator_counts_national.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 periods as (
 
     select * from {{ ref('int_periods') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
 neighbourhood_areas as (
 
     select * from {{ ref('int_neighbourhood_areas') }}
+    where area_level <> 'national' and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
 activity as (
 
     select * from {{ ref('int_person_period_activity') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -41,6 +48,7 @@ hh_active as (
 grocery_households as (
 
     select * from {{ ref('int_grocery_household_periods') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -92,7 +100,9 @@ services as (
         fct.referral_status
     from {{ ref('fct_cc_services') }} as fct
     inner join periods
-        on fct.service_on between periods.period_start and periods.period_end
+        on
+            fct.municipality_code = periods.municipality_code
+            and fct.service_on between periods.period_start and periods.period_end
 
 ),
 
@@ -105,7 +115,9 @@ first_registrations as (
         fct.neighbourhood_id
     from {{ ref('fct_cc_registrations') }} as fct
     inner join periods
-        on fct.registered_on between periods.period_start and periods.period_end
+        on
+            fct.municipality_code = periods.municipality_code
+            and fct.registered_on between periods.period_start and periods.period_end
     where fct.is_first_registration
 
 ),
@@ -122,7 +134,9 @@ requests_made as (
         fct.days_to_fulfil
     from {{ ref('fct_call_centre_requests') }} as fct
     inner join periods
-        on fct.requested_on between periods.period_start and periods.period_end
+        on
+            fct.municipality_code = periods.municipality_code
+            and fct.requested_on between periods.period_start and periods.period_end
 
 ),
 
@@ -136,7 +150,9 @@ requests_fulfilled as (
         fct.days_to_fulfil
     from {{ ref('fct_call_centre_requests') }} as fct
     inner join periods
-        on fct.fulfilled_on between periods.period_start and periods.period_end
+        on
+            fct.municipality_code = periods.municipality_code
+            and fct.fulfilled_on between periods.period_start and periods.period_end
     where fct.fulfilled_on is not null
 
 ),
@@ -152,7 +168,9 @@ requests_open as (
         fct.neighbourhood_id
     from {{ ref('fct_call_centre_requests') }} as fct
     inner join periods
-        on fct.requested_on <= periods.period_end
+        on
+            fct.municipality_code = periods.municipality_code
+            and fct.requested_on <= periods.period_end
     where
         coalesce(fct.request_status, 'new') <> 'rejected'
         and (fct.fulfilled_on is null or fct.fulfilled_on > periods.period_end)
@@ -176,7 +194,9 @@ data_quality as (
         dq.rows_without_valid_amka
     from {{ ref('data_quality') }} as dq
     inner join periods
-        on dq.period_month between periods.period_start and periods.period_end
+        on
+            dq.municipality_code = periods.municipality_code
+            and dq.period_month between periods.period_start and periods.period_end
 
 ),
 
@@ -267,13 +287,14 @@ final as (
         indicator_id,
         area_level,
         area_id,
+        municipality_code,
         period_type,
         period_start,
         sum(numerator) as numerator,
         sum(denominator_count) as denominator_count,
         max(value_direct) as value_direct
     from unioned
-    group by indicator_id, area_level, area_id, period_type, period_start
+    group by indicator_id, area_level, area_id, municipality_code, period_type, period_start
 
 )
 

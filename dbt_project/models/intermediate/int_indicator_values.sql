@@ -1,8 +1,11 @@
 -- Every indicator of the catalogue for every area of its area levels and every period, before
 -- disclosure control: numerator, denominator, value, 95% and 99.8% intervals by the indicator's
--- method, and the comparison with the municipality's value. Internal: the published mart
--- indicator_values applies disclosure control to this. Areas and periods with nothing counted
--- have a numerator of 0.
+-- method, and the comparison with the municipality's value (for areas inside a municipality;
+-- a municipality is compared with the national level in the mart). Internal: the published
+-- mart indicator_values applies disclosure control to this. Areas and periods with nothing
+-- counted have a numerator of 0. Built by municipality (incremental); the national rows
+-- (municipality_code null) are recomputed on every run from the municipality totals.
+{{ config(**municipality_partitioned()) }}
 {%- set levels = ['0.95', '0.998'] %}
 
 with
@@ -16,18 +19,35 @@ catalogue as (
 areas as (
 
     select * from {{ ref('int_areas') }}
+    where {{ in_municipality_partitions('municipality_code', national=true) }}
 
 ),
 
 periods as (
 
-    select * from {{ ref('int_periods') }}
+    select
+        municipality_code,
+        period_type,
+        period_start,
+        period_end
+    from {{ ref('int_periods') }}
+    where {{ in_municipality_partitions('municipality_code') }}
+    union all
+    select
+        cast(null as {{ dbt.type_string() }}) as municipality_code,
+        period_type,
+        period_start,
+        period_end
+    from {{ ref('int_periods_national') }}
 
 ),
 
 counts as (
 
     select * from {{ ref('int_indicator_counts') }}
+    where {{ in_municipality_partitions('municipality_code') }}
+    union all
+    select * from {{ ref('int_indicator_counts_national') }}
 
 ),
 
@@ -52,6 +72,7 @@ neighbourhood_areas as (
 
 hh_active as (
 
+    -- every municipality's clients: the national level's strata need them all
     select * from {{ ref('int_person_period_activity') }}
     where structure = 'home_help' and age_at_period_end >= 65
 
@@ -74,7 +95,10 @@ scaffold as (
     inner join areas
         on {{ dbt.position(dbt.concat(["';'", 'areas.area_level', "';'"]),
                            dbt.concat(["';'", 'catalogue.area_levels', "';'"])) }} > 0
-    cross join periods
+    inner join periods
+        on
+            coalesce(areas.municipality_code, '{{ national_area_id() }}')
+            = coalesce(periods.municipality_code, '{{ national_area_id() }}')
 
 ),
 
@@ -95,6 +119,9 @@ hh_clients_by_band as (
     inner join neighbourhood_areas
         on {{ area_lookup_key('hh_active.neighbourhood_id', 'hh_active.municipality_code') }}
             = neighbourhood_areas.neighbourhood_id
+    where
+        neighbourhood_areas.area_level = 'national'
+        or {{ in_municipality_partitions('hh_active.municipality_code') }}
     group by 1, 2, 3, 4, 5
 
 ),
@@ -244,15 +271,9 @@ with_benchmark as (
         computed.*,
         benchmark.value as benchmark_value,
         case
-            when computed.area_level = 'municipality' then 'not_compared'
+            when computed.area_level in ('municipality', 'national') then 'not_compared'
             when computed.catalogue_method in ('count', 'median') then 'not_compared'
-            when computed.value is null or benchmark.value is null then 'not_compared'
-            when computed.lower_95 is null or computed.upper_95 is null then 'not_compared'
-            when computed.lower_998 > benchmark.value then 'much_higher'
-            when computed.upper_998 < benchmark.value then 'much_lower'
-            when computed.lower_95 > benchmark.value then 'higher'
-            when computed.upper_95 < benchmark.value then 'lower'
-            else 'similar'
+            else {{ compared_to_benchmark('computed', 'benchmark.value') }}
         end as compared_to_benchmark
     from computed
     left join computed as benchmark

@@ -1,7 +1,10 @@
--- One row per reporting period the indicators are computed for: every month between the first
--- and the last month any current load covers, and every quarter and calendar year overlapping
--- that range. is_complete is false for a quarter or year the data covers only in part (the
--- first or last, while the year is still running): such values count fewer months.
+-- One row per municipality and reporting period the indicators are computed for: every month
+-- between the first and the last month a current load of that municipality covers, and every
+-- quarter and calendar year overlapping that range. is_complete is false for a quarter or year
+-- the data covers only in part (the first or last, while the year is still running): such
+-- values count fewer months. Each municipality has its own range, so that a new month of one
+-- municipality adds periods to it alone (incremental builds by municipality); the national
+-- level covers the union of the municipalities' periods (int_periods_national).
 {%- set max_months = 1200 %}
 
 with
@@ -16,9 +19,12 @@ load_log as (
 data_range as (
 
     select
+        municipality_code,
         min(period_month) as first_month,
         max(period_month) as last_month
     from load_log
+    where period_month is not null
+    group by municipality_code
 
 ),
 
@@ -31,6 +37,7 @@ numbers as (
 months as (
 
     select
+        data_range.municipality_code,
         {{ dbt.dateadd('month', 'numbers.generated_number - 1', 'data_range.first_month') }}
             as month_start
     from numbers
@@ -43,6 +50,7 @@ months as (
 month_periods as (
 
     select
+        municipality_code,
         cast('month' as {{ dbt.type_string() }}) as period_type,
         cast(month_start as date) as period_start,
         cast({{ dbt.last_day('month_start', 'month') }} as date) as period_end,
@@ -55,6 +63,7 @@ month_periods as (
 quarter_periods as (
 
     select
+        municipality_code,
         cast('quarter' as {{ dbt.type_string() }}) as period_type,
         cast({{ dbt.date_trunc('quarter', 'month_start') }} as date) as period_start,
         cast({{ dbt.last_day(dbt.date_trunc('quarter', 'month_start'), 'quarter') }} as date)
@@ -62,13 +71,14 @@ quarter_periods as (
         3 as months_in_period,
         count(*) as months_covered
     from months
-    group by {{ dbt.date_trunc('quarter', 'month_start') }}
+    group by municipality_code, {{ dbt.date_trunc('quarter', 'month_start') }}
 
 ),
 
 year_periods as (
 
     select
+        municipality_code,
         cast('year' as {{ dbt.type_string() }}) as period_type,
         cast({{ dbt.date_trunc('year', 'month_start') }} as date) as period_start,
         cast({{ dbt.last_day(dbt.date_trunc('year', 'month_start'), 'year') }} as date)
@@ -76,7 +86,7 @@ year_periods as (
         12 as months_in_period,
         count(*) as months_covered
     from months
-    group by {{ dbt.date_trunc('year', 'month_start') }}
+    group by municipality_code, {{ dbt.date_trunc('year', 'month_start') }}
 
 ),
 
@@ -93,6 +103,7 @@ unioned as (
 final as (
 
     select
+        municipality_code,
         period_type,
         period_start,
         period_end,

@@ -9,39 +9,42 @@
 --       before its start); attributes from the latest such enrolment.
 -- Each person has one row per structure and period, and one neighbourhood in it, so counts of
 -- persons add up over areas.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 periods as (
 
     select * from {{ ref('int_periods') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
 registrations as (
 
     select * from {{ ref('fct_cc_registrations') }}
-    where person_id is not null
+    where person_id is not null and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
 services as (
 
     select * from {{ ref('fct_cc_services') }}
-    where person_id is not null
+    where person_id is not null and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
 grocery_decisions as (
 
     select * from {{ ref('fct_grocery_decisions') }}
-    where is_approved and applicant_person_id is not null
+    where is_approved and applicant_person_id is not null and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
 enrolments as (
 
     select * from {{ ref('fct_home_help_enrolments') }}
-    where person_id is not null
+    where person_id is not null and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -72,7 +75,9 @@ cc_active as (
         max(cc_events.activity_on) as last_activity_on
     from cc_events
     inner join periods
-        on cc_events.activity_on between periods.period_start and periods.period_end
+        on
+            cc_events.municipality_code = periods.municipality_code
+            and cc_events.activity_on between periods.period_start and periods.period_end
     group by
         periods.period_type,
         periods.period_start,
@@ -171,7 +176,8 @@ sg_overlaps as (
     from grocery_decisions
     inner join periods
         on
-            grocery_decisions.decision_on <= periods.period_end
+            grocery_decisions.municipality_code = periods.municipality_code
+            and grocery_decisions.decision_on <= periods.period_end
             and (
                 grocery_decisions.membership_end_on is null
                 or grocery_decisions.membership_end_on >= periods.period_start
@@ -231,7 +237,8 @@ hh_overlaps as (
     from enrolments
     inner join periods
         on
-            enrolments.enrolled_on <= periods.period_end
+            enrolments.municipality_code = periods.municipality_code
+            and enrolments.enrolled_on <= periods.period_end
             and (enrolments.exited_on is null or enrolments.exited_on >= periods.period_start)
 
 ),

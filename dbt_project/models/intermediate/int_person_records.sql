@@ -10,11 +10,14 @@
     ('home_help', 'requests', false, true),
 ] %}
 
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

@@ -25,7 +25,7 @@ neighbourhoods as (
 area_population as (
 
     select
-        neighbourhood_areas.municipality_code,
+        {{ municipality_of_area('neighbourhood_areas') }} as municipality_code,
         neighbourhood_areas.area_level,
         neighbourhood_areas.area_id,
         count(*) as neighbourhoods_count,
@@ -37,7 +37,7 @@ area_population as (
             neighbourhood_areas.neighbourhood_id = neighbourhoods.neighbourhood_id
             and neighbourhood_areas.municipality_code = neighbourhoods.municipality_code
     group by
-        neighbourhood_areas.municipality_code,
+        {{ municipality_of_area('neighbourhood_areas') }},
         neighbourhood_areas.area_level,
         neighbourhood_areas.area_id
 
@@ -63,8 +63,7 @@ final as (
     from areas
     left join area_population
         on
-            areas.municipality_code = area_population.municipality_code
-            and areas.area_level = area_population.area_level
+            areas.area_level = area_population.area_level
             and areas.area_id = area_population.area_id
 
 )

@@ -4,12 +4,14 @@
 -- person; the neighbourhood from the latest application with one. A household seen only in
 -- distributions (it applied before the data begins, or its application row was rejected) has
 -- has_application false and no attributes.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
-    where is_current
+    where is_current and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

@@ -4,12 +4,14 @@
 -- request appear in several months' files (its status carried forward), the row of the latest
 -- export is kept (latest reporting month, then latest load, then last row in the file), since it
 -- has the most recent status, and exports_count says in how many files it appeared.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
-    where is_current
+    where is_current and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

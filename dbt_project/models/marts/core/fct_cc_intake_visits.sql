@@ -1,11 +1,13 @@
 -- One row per walk-in visit of the Community Centre's daily intake log (current loads). The log
 -- names no one, so visits link to no person or neighbourhood.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
-    where is_current
+    where is_current and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

@@ -1,10 +1,13 @@
 -- One row per referral the Community Centre made (the referral rows of fct_cc_services, same
 -- keys), with whether it was completed as of the latest export and the days to its outcome.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 services as (
 
     select * from {{ ref('fct_cc_services') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

@@ -12,12 +12,14 @@
     'single_parent': 'is_single_parent', 'large_family': 'is_large_family',
 } %}
 
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
-    where is_current
+    where is_current and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

@@ -5,12 +5,14 @@
 -- (registered before the data begins, or the registration row was rejected).
 -- The referral body is free text: it is normalised in SQL as ingest.text.normalise_greek does
 -- (macro normalise_greek) and matched on equality to the seed body_spellings.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
-    where is_current
+    where is_current and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

@@ -1,11 +1,13 @@
 -- One row per application of a household to the Social Grocery (current loads), with its
 -- decision as exported: approved, rejected or pending.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
-    where is_current
+    where is_current and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

@@ -1,11 +1,13 @@
 -- One row per distribution of goods by the Social Grocery to a household (current loads), placed
 -- in the household's neighbourhood (dim_household: its latest application with one).
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
-    where is_current
+    where is_current and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -18,6 +20,7 @@ distributions as (
 households as (
 
     select * from {{ ref('dim_household') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

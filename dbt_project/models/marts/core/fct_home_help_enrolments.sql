@@ -9,12 +9,14 @@
     'disability_pct', 'monthly_income_eur', 'exited_on', 'exit_reason',
 ] %}
 
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
-    where is_current
+    where is_current and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

@@ -1,12 +1,14 @@
 -- One row per home visit by Help at Home staff (current loads), placed in the neighbourhood of
 -- the client's latest enrolment in the same municipality (fct_home_help_enrolments: latest
 -- enrolled_on, then latest snapshot). Visits carry no address of their own.
+{{ config(**municipality_partitioned()) }}
+
 with
 
 load_log as (
 
     select * from {{ ref('stg_ingest__load_log') }}
-    where is_current
+    where is_current and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -19,6 +21,7 @@ visits as (
 enrolments as (
 
     select * from {{ ref('fct_home_help_enrolments') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

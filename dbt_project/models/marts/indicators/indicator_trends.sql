@@ -6,8 +6,11 @@
 -- whichever one of the five points is left out. Only complete calendar years with a published
 -- (unsuppressed) value and an interval count; an area with fewer than five such years gets
 -- trend = 'not_enough_points'.
+-- Built by municipality (incremental): an area's trend depends on its municipality's values
+-- alone; the national level's (municipality_code null) is recomputed on every run.
 {%- set z95 = z_value(0.95) %}
 {%- set critical = z_value(0.998) * z_value(0.998) %}
+{{ config(**municipality_partitioned()) }}
 
 with
 
@@ -23,9 +26,32 @@ catalogue as (
 
 ),
 
+areas as (
+
+    select
+        area_level,
+        area_id,
+        municipality_code
+    from {{ ref('int_areas') }}
+    where {{ in_municipality_partitions('municipality_code', national=true) }}
+
+),
+
 years as (
 
-    select * from {{ ref('int_periods') }}
+    -- complete calendar years of the area's municipality (of any municipality, nationally)
+    select
+        municipality_code,
+        period_start,
+        period_end
+    from {{ ref('int_periods') }}
+    where period_type = 'year' and is_complete
+    union all
+    select
+        cast(null as {{ dbt.type_string() }}) as municipality_code,
+        period_start,
+        period_end
+    from {{ ref('int_periods_national') }}
     where period_type = 'year' and is_complete
 
 ),
@@ -36,13 +62,20 @@ annual as (
         indicator_values.indicator_id,
         indicator_values.area_level,
         indicator_values.area_id,
+        areas.municipality_code,
         extract(year from indicator_values.period_start) as year,
         indicator_values.value,
         (indicator_values.upper_95 - indicator_values.lower_95) / (2 * {{ z95 }}) as standard_error
     from indicator_values
+    inner join areas
+        on
+            indicator_values.area_level = areas.area_level
+            and indicator_values.area_id = areas.area_id
     inner join years
         on
-            indicator_values.period_start = years.period_start
+            coalesce(areas.municipality_code, '{{ national_area_id() }}')
+            = coalesce(years.municipality_code, '{{ national_area_id() }}')
+            and indicator_values.period_start = years.period_start
             and indicator_values.period_end = years.period_end
 
 ),
@@ -143,10 +176,11 @@ areas_with_values as (
         indicator_id,
         area_level,
         area_id,
+        municipality_code,
         max(year) as last_year,
         sum(case when value is not null and standard_error > 0 then 1 else 0 end) as years_with_value
     from annual
-    group by indicator_id, area_level, area_id
+    group by indicator_id, area_level, area_id, municipality_code
 
 ),
 
@@ -156,6 +190,7 @@ final as (
         areas_with_values.indicator_id,
         areas_with_values.area_level,
         areas_with_values.area_id,
+        areas_with_values.municipality_code,
         areas_with_values.last_year - 4 as first_year,
         areas_with_values.last_year,
         coalesce(fitted.points, 0) as points,

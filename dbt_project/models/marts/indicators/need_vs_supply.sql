@@ -19,6 +19,8 @@
     ('home_help.requests', 'fct_call_centre_requests', 'person_id', 'need_type', 'requested_on'),
 ] %}
 
+{{ config(**municipality_partitioned()) }}
+
 with
 
 service_catalogue as (
@@ -31,13 +33,14 @@ service_catalogue as (
 years as (
 
     select * from {{ ref('int_periods') }}
-    where period_type = 'year'
+    where period_type = 'year' and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
 persons as (
 
     select * from {{ ref('dim_person') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -74,6 +77,7 @@ households as (
 needs_index as (
 
     select * from {{ ref('needs_index') }}
+    where {{ in_municipality_partitions('municipality_code') }}
 
 ),
 
@@ -91,7 +95,9 @@ uses as (
         {{ 'true' if unit == 'household_id' else 'false' }} as is_household
     from {{ ref(model) }} as fct
     inner join years
-        on fct.{{ date_column }} between years.period_start and years.period_end
+        on
+            fct.municipality_code = years.municipality_code
+            and fct.{{ date_column }} between years.period_start and years.period_end
     where fct.neighbourhood_id is not null and fct.{{ unit }} is not null
     {%- if not loop.last %}
     union all
@@ -120,7 +126,10 @@ users as (
             uses.source_entity = service_catalogue.source_entity
             and uses.code = service_catalogue.code
     left join persons
-        on not uses.is_household and uses.user_id = persons.person_id
+        on
+            not uses.is_household
+            and uses.user_id = persons.person_id
+            and uses.municipality_code = persons.municipality_code
     left join bands
         on
             not uses.is_household
@@ -212,7 +221,8 @@ scaffold as (
         neighbourhoods.area_id as neighbourhood_id
     from service_catalogue
     cross join years
-    cross join neighbourhoods
+    inner join neighbourhoods
+        on years.municipality_code = neighbourhoods.municipality_code
 
 ),
 

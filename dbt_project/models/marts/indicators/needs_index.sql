@@ -21,6 +21,8 @@
 {%- set domains = ['material_need', 'care_need', 'social_exclusion'] %}
 {%- set pooled_years = var('needs_index_pooled_years', 3) %}
 
+{{ config(**municipality_partitioned()) }}
+
 with
 
 catalogue as (
@@ -39,7 +41,7 @@ domain_weights as (
 indicator_values as (
 
     select * from {{ ref('int_indicator_values') }}
-    where area_level = 'neighbourhood' and period_type = 'year'
+    where area_level = 'neighbourhood' and period_type = 'year' and {{ in_municipality_partitions('municipality_code') }}
 
 ),
 

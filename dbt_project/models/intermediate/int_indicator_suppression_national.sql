@@ -1,0 +1,216 @@
+-- Disclosure control of the national level: one row per national cell of int_indicator_values.
+-- The municipalities' cells keep the suppression int_indicator_suppression gave them (frozen),
+-- so that a new month of one municipality never changes another's published values. Relations:
+--   the nation and its municipalities (for one indicator and period, where counts add up over
+--     areas): when exactly one municipality is suppressed, the national cell is suppressed too
+--     (it is the only cell not frozen), else the nation's total would reveal it;
+--   a national quarter and its months, a national year and its quarters (counts of events):
+--     a complement is chosen first among national cells whose own relation with the
+--     municipalities already has a suppressed municipality (priority 0), since a national cell
+--     without one could be worked out as the sum of the published municipalities.
+with
+
+values_all as (
+
+    select * from {{ ref('int_indicator_values') }}
+    where municipality_code is null
+
+),
+
+catalogue as (
+
+    select * from {{ ref('indicator_catalogue') }}
+
+),
+
+periods as (
+
+    select * from {{ ref('int_periods_national') }}
+
+),
+
+national_cells as (
+
+    {{ indicator_disclosure_cells('values_all') }}
+
+),
+
+municipality_cells as (
+
+    select * from {{ ref('int_indicator_suppression') }}
+    where area_level = 'municipality'
+
+),
+
+protected_by_a_municipality as (
+
+    select
+        indicator_id,
+        period_type,
+        period_start
+    from municipality_cells
+    where is_suppressed
+    group by indicator_id, period_type, period_start
+
+),
+
+cells as (
+
+    select
+        national_cells.cell_id,
+        national_cells.indicator_id,
+        national_cells.area_level,
+        national_cells.area_id,
+        national_cells.period_type,
+        national_cells.period_start,
+        national_cells.is_additive_over_areas,
+        national_cells.is_additive_over_time,
+        national_cells.cell_count,
+        national_cells.is_primary_suppressed,
+        false as is_frozen,
+        case when protected_by_a_municipality.indicator_id is null then 1 else 0 end
+            as candidate_priority
+    from national_cells
+    left join protected_by_a_municipality
+        on
+            national_cells.indicator_id = protected_by_a_municipality.indicator_id
+            and national_cells.period_type = protected_by_a_municipality.period_type
+            and national_cells.period_start = protected_by_a_municipality.period_start
+    union all
+    select
+        municipality_cells.cell_id,
+        municipality_cells.indicator_id,
+        municipality_cells.area_level,
+        municipality_cells.area_id,
+        municipality_cells.period_type,
+        municipality_cells.period_start,
+        catalogue.is_additive_over_areas,
+        catalogue.is_additive_over_time,
+        municipality_cells.cell_count,
+        municipality_cells.is_suppressed as is_primary_suppressed,
+        true as is_frozen,
+        0 as candidate_priority
+    from municipality_cells
+    inner join catalogue
+        on municipality_cells.indicator_id = catalogue.indicator_id
+
+),
+
+controlled as (
+
+    select cells.*
+    from cells
+    inner join catalogue
+        on cells.indicator_id = catalogue.indicator_id
+    where catalogue.min_count_for_publication > 0
+
+),
+
+period_parents as (
+
+    select
+        months.period_type,
+        months.period_start,
+        parents.period_type as parent_period_type,
+        parents.period_start as parent_period_start
+    from periods as months
+    inner join periods as parents
+        on
+            months.period_start >= parents.period_start
+            and months.period_end <= parents.period_end
+            and (
+                (months.period_type = 'month' and parents.period_type = 'quarter')
+                or (months.period_type = 'quarter' and parents.period_type = 'year')
+            )
+
+),
+
+relations as (
+
+    -- the nation (total) and its municipalities (parts)
+    select
+        {{ dbt.concat(["'area|'", 'controlled.indicator_id', "'|national|" ~ national_area_id() ~ "|'",
+                       'controlled.period_type', "'|'", dbt.cast('controlled.period_start', dbt.type_string())]) }}
+            as group_id,
+        controlled.cell_id,
+        controlled.area_level = 'national' as is_total
+    from controlled
+    where controlled.is_additive_over_areas
+    union all
+    -- a national quarter or year (total) and its months or quarters (parts)
+    select
+        {{ dbt.concat(["'time|'", 'controlled.indicator_id', "'|national|" ~ national_area_id() ~ "|'",
+                       'period_parents.parent_period_type', "'|'",
+                       dbt.cast('period_parents.parent_period_start', dbt.type_string())]) }}
+            as group_id,
+        controlled.cell_id,
+        false as is_total
+    from controlled
+    inner join period_parents
+        on
+            controlled.period_type = period_parents.period_type
+            and controlled.period_start = period_parents.period_start
+    where controlled.area_level = 'national' and controlled.is_additive_over_time
+    union all
+    select
+        {{ dbt.concat(["'time|'", 'controlled.indicator_id', "'|national|" ~ national_area_id() ~ "|'",
+                       'controlled.period_type', "'|'", dbt.cast('controlled.period_start', dbt.type_string())]) }}
+            as group_id,
+        controlled.cell_id,
+        true as is_total
+    from controlled
+    where
+        controlled.area_level = 'national'
+        and controlled.is_additive_over_time
+        and controlled.period_type <> 'month'
+
+),
+
+groups_with_parts as (
+
+    select group_id
+    from relations
+    group by group_id
+    having sum(case when is_total then 0 else 1 end) > 0
+
+),
+
+relations_with_parts as (
+
+    select relations.*
+    from relations
+    inner join groups_with_parts
+        on relations.group_id = groups_with_parts.group_id
+
+),
+
+disclosure_links as (
+
+    {{ indicator_disclosure_links('national_cells') }}
+
+),
+
+{{ disclosure_suppression('cells', 'relations_with_parts', rounds=var('disclosure_rounds', 10),
+                          links='disclosure_links', frozen='is_frozen',
+                          priority='candidate_priority') }},
+
+final as (
+
+    select
+        national_cells.cell_id,
+        cast(null as {{ dbt.type_string() }}) as municipality_code,
+        national_cells.indicator_id,
+        national_cells.area_level,
+        national_cells.area_id,
+        national_cells.period_type,
+        national_cells.period_start,
+        national_cells.cell_count,
+        disclosure_final.is_suppressed,
+        disclosure_final.suppression
+    from national_cells
+    inner join disclosure_final
+        on national_cells.cell_id = disclosure_final.cell_id
+
+)
+
+select * from final
