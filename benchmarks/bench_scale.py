@@ -68,6 +68,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -138,12 +139,26 @@ class _Sample:
     has_child: bool
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a log, without terminal colours."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+    return ANSI.sub("", "\n".join(text.splitlines()[-lines:]))
+
+
+def build_plan(log: Path) -> str:
+    """What `geitonia build` said it would do ("Build (incremental: 7101) — …" or "Nothing to
+    build: …"), from its log."""
+    with contextlib.suppress(OSError):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(("Build (", "Nothing to build")):
+                return ANSI.sub("", line).strip()
+    return ""
 
 
 def run_stage(
@@ -598,7 +613,7 @@ class ScaleBench:
                 "dbt_build": r["a"].row(),
                 "dbt_run": r["b"].row(),
                 "direct_sql": r["c"].row(),
-                "direct_sql_only": r["c_sql"].row(),
+                "direct_sql_only": _seconds_row(r["c_sql"]),  # timed in the process
                 "ratio": round(r["b"].median_s / r["c"].median_s, 3),
                 "row_count_mismatches": r["row_count_mismatches"],
                 "slowest_models_dbt_run": r["top"],
@@ -644,13 +659,14 @@ class ScaleBench:
                 env,
                 self.work / "logs" / f"{tag}_ingest.log",
             )
-            stages, built = [ing], False
+            stages, built, plan = [ing], False, ""
             if ing.ok:
                 build, samples = run_stage(
                     "build", [*self.cli, "build"], env, self.work / "logs" / f"{tag}_build.log"
                 )
                 stages += split_build(build, samples)
                 built = build.ok
+                plan = build_plan(self.work / "logs" / f"{tag}_build.log")
             after = load_log_counts(home)
             shutil.rmtree(landing, ignore_errors=True)
             out["steps"].append(
@@ -663,6 +679,7 @@ class ScaleBench:
                     "peak_mb": round(max(s.peak_mb for s in stages), 1),
                     "load_log_new": {k: after[k] - before.get(k, 0) for k in after},
                     "files_sent": len(rels),
+                    "build_plan": plan,
                     "dbt": dbt_summary(home),
                 }
             )
@@ -751,13 +768,15 @@ class ScaleBench:
                 "workload": workload,
                 "measure": measure,
                 "value": "not measured",
-                "target": f"{bound} {target:g} {unit}".strip(),
+                "target": f"{bound} {target:g}{unit}"
+                if unit == "×"
+                else f"{bound} {target:g} {unit}",
                 "÷ target": "",
                 "met": "",
             }
             if value is not None:
                 ratio = value / target
-                row["value"] = f"{value:,.2f} {unit}".strip()
+                row["value"] = f"{value:,.2f}{unit}" if unit == "×" else f"{value:,.2f} {unit}"
                 row["÷ target"] = f"{ratio:.2f}×"
                 row["met"] = "yes" if value <= target else f"NO ({(ratio - 1) * 100:.0f}% over)"
             rows.append(row)
@@ -849,8 +868,10 @@ class ScaleBench:
             json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8"
         )
         if agg:
-            with contextlib.suppress(Exception):
-                plot(agg, OUT_DIR / f"{STEM}.png", self.meta)
+            try:
+                plot(agg, OUT_DIR / f"{STEM}.png", self.meta, self.args.national)
+            except Exception as e:  # the figures matter more than the picture
+                print(f"  plot failed: {type(e).__name__}: {e}", file=sys.stderr)
         (OUT_DIR / f"{STEM}.md").write_text(self.markdown(agg, fit, targets), encoding="utf-8")
 
     def markdown(
@@ -908,12 +929,13 @@ class ScaleBench:
 
     def md_pipeline(self, agg: dict[int, dict[str, Measurement]], fit: dict) -> list[str]:
         lines = [
-            "## Pipeline by number of municipalities (W1 = N 1, W2 = N "
-            f"{self.args.national}, scaling)",
+            "## Pipeline by number of municipalities N (W1: N = 1; W2: N = "
+            f"{self.args.national}; scaling)",
             "",
             "Median over the runs and spread (min, max); peak RSS of the stage's process tree, "
             "largest over the runs. `dbt build` is `geitonia build` until its dbt subprocess "
-            "exits, `publish` the rest of it; `whole` is the sum of the stages.",
+            "exits, `publish` the rest of it (the build's bookkeeping and the snapshot); "
+            "`whole` is the sum of the stages.",
             "",
         ]
         rows = [
@@ -934,12 +956,16 @@ class ScaleBench:
         for r in self.runs:
             if not r.ok:
                 err = next((s.error for s in r.stages if not s.ok), "")
+                done = ", ".join(
+                    f"{s.stage} {s.seconds:.1f} s{'' if s.ok else ' (failed)'}" for s in r.stages
+                )
                 lines += [
                     "",
-                    f"**Pipeline at N = {r.n} (run {r.repeat + 1}) failed**: {self.first_error(r)}",
+                    f"**Pipeline at N = {r.n} (run {r.repeat + 1}) failed**: {self.first_error(r)}"
+                    f" ({done})",
                     "",
                     "```",
-                    err[-3000:],
+                    err.split("\n", 1)[-1][-3000:],
                     "```",
                 ]
         w2 = next((r for r in self.runs if r.n == self.args.national and r.withheld_files), None)
@@ -998,6 +1024,7 @@ class ScaleBench:
                 }
             )
         lines += md_table(rows)
+        lines += [""] + [f"- {st['step']}: `{st['build_plan']}`" for st in w3["steps"]]
         for st in w3["steps"]:
             if st["changed"]:
                 lines += ["", f"Re-sent: {st['changed']}; the other files identical."]
@@ -1052,6 +1079,7 @@ class ScaleBench:
                 {"what": "`dbt build` (seeds, models, tests)", **_ms(dbt["dbt_build"])},
                 {"what": "`dbt run` (models)", **_ms(dbt["dbt_run"])},
                 {"what": "the same SQL in one DuckDB connection", **_ms(dbt["direct_sql"])},
+                {"what": "… its part from connect to close", **_ms(dbt["direct_sql_only"])},
             ]
         lines += [*md_table(rows), ""] if rows else []
         target_i, target_d = TARGETS["ratio_ingest_vs_read_csv"], TARGETS["ratio_dbt_run_vs_direct"]
@@ -1087,6 +1115,18 @@ class ScaleBench:
         self.write()
 
 
+def _seconds_row(m: Measurement) -> dict[str, Any]:
+    """Measurement.row() for a measurement without memory figures."""
+    return {
+        "workload": m.name,
+        "runs": len(m.seconds),
+        "median_s": round(m.median_s, 2),
+        "min_s": round(min(m.seconds), 2),
+        "max_s": round(max(m.seconds), 2),
+        "peak_rss_mb": "",
+    }
+
+
 def _ms(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "runs": row["runs"],
@@ -1105,58 +1145,68 @@ def md_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines + ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
 
 
-def plot(agg: dict[int, dict[str, Measurement]], path: Path, meta: dict[str, Any]) -> None:
-    """Median time and peak memory per stage against N, log-log, with linear growth from N=1."""
+def plot(
+    agg: dict[int, dict[str, Measurement]], path: Path, meta: dict[str, Any], national: int
+) -> None:
+    """Median time and peak memory per stage against N, log-log, with linear growth from the
+    smallest N; the W1 and W2 targets as red crosses (full-scale runs only)."""
+    import math
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
+    plain = FuncFormatter(lambda v, _pos: f"{v:g}")
     ns = sorted(agg)
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(12, 5))
-    for ax, attr, label in (
-        (ax_t, "median_s", "median time (s)"),
-        (ax_m, "peak_mb", "peak RSS (MB)"),
-    ):
-        for stage in [*PLOTTED, "whole"]:
+    panels = (
+        (ax_t, "median_s", "median time (s)", "whole pipeline", ("w1_seconds", "w2_seconds")),
+        (ax_m, "peak_mb", "peak RSS (MB)", "largest stage peak", ("w1_peak_mb", "w2_peak_mb")),
+    )
+    for ax, attr, ylabel, whole_label, (t1, t2) in panels:
+        for stage in ["whole", *PLOTTED]:
             pts = [(n, getattr(agg[n][stage], attr)) for n in ns if stage in agg[n]]
             if not pts:
                 continue
-            bold = stage == "whole"
+            xs, ys = zip(*pts, strict=True)
+            if stage == "whole":
+                ax.plot(xs, ys, marker="o", lw=4, color="black", alpha=0.35, label=whole_label)
+            else:
+                ax.plot(xs, ys, marker="o", lw=1.4, label=stage)
+        whole = [(n, getattr(agg[n]["whole"], attr)) for n in ns if "whole" in agg[n]]
+        if len(whole) > 1:
+            (n0, y0), n1 = whole[0], whole[-1][0]
+            ax.plot([n0, n1], [y0, y0 * n1 / n0], ls="--", color="grey", label="linear growth")
+        if not meta.get("reduced"):
             ax.plot(
-                *zip(*pts, strict=True),
-                marker="o",
-                lw=2.5 if bold else 1.2,
-                color="black" if bold else None,
-                label="whole pipeline"
-                if bold and attr == "median_s"
-                else ("largest stage peak" if bold else stage),
-            )
-        first = next(((n, getattr(agg[n]["whole"], attr)) for n in ns if "whole" in agg[n]), None)
-        if first and len(ns) > 1:
-            n0, y0 = first
-            ax.plot(
-                [n0, ns[-1]],
-                [y0, y0 * ns[-1] / n0],
-                ls="--",
-                color="grey",
-                label="linear growth from N=1",
+                [1, national],
+                [TARGETS[t1], TARGETS[t2]],
+                "x",
+                color="red",
+                ms=9,
+                mew=2,
+                ls="none",
+                label="target (W1, W2)",
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(ns, [str(n) for n in ns])
         ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(plain)
+        lo, hi = ax.get_ylim()
+        ax.yaxis.set_minor_formatter(plain if math.log10(hi / lo) < 1.5 else NullFormatter())
         ax.set_xlabel("municipalities N")
-        ax.set_ylabel(label)
+        ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     ax_t.set_title("time per stage")
-    ax_m.set_title("peak memory per stage")
-    note = " (reduced run)" if meta.get("reduced") else ""
-    fig.suptitle(
-        f"Geitonia pipeline scaling{note} — {meta['started_utc']}, {meta['git']['revision'][:10]}"
-    )
+    ax_m.set_title("peak memory per stage (RSS of the process tree)")
+    rev = meta["git"]["revision"]
+    rev = rev[:10] if meta["git"].get("dirty") is not None else "revision unknown"
+    reduced = " (reduced run)" if meta.get("reduced") else ""
+    fig.suptitle(f"Geitonia pipeline scaling{reduced}: {meta['started_utc']} UTC, {rev}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

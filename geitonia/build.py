@@ -49,18 +49,16 @@ class BuildPlan:
     watermark: str | None = None
     reference: dict[str, str] = field(default_factory=dict)
 
-    def dbt_args(self) -> list[str]:
-        """The arguments to add to `dbt build` for this plan."""
+    def dbt_args(self, *, unit_tests: bool = False) -> list[str]:
+        """The arguments to add to `dbt build` for this plan. For "nothing", those of an
+        incremental build of no municipality (only the national rows are recomputed), for
+        callers that must run dbt anyway (a Dagster materialisation)."""
         if self.mode == "full":
             return ["--full-refresh"]
-        if self.mode == "incremental":
-            return [
-                "--vars",
-                json.dumps({"municipalities": list(self.municipalities)}),
-                "--exclude-resource-type",
-                "unit_test",
-            ]
-        return []
+        args = ["--vars", json.dumps({"municipalities": list(self.municipalities)})]
+        if not unit_tests:
+            args += ["--exclude-resource-type", "unit_test"]
+        return args
 
 
 def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:

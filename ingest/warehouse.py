@@ -152,13 +152,10 @@ def query_pl(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = Non
 
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with the memory limit and threads from configuration."""
+    from geitonia.config import duckdb_settings
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    config = {
-        "memory_limit": os.environ.get("GEITONIA_DUCKDB_MEMORY_LIMIT", "4GB"),
-        "threads": int(os.environ.get("GEITONIA_DUCKDB_THREADS", "2")),
-        "preserve_insertion_order": False,
-    }
-    return duckdb.connect(str(path), read_only=read_only, config=config)
+    return duckdb.connect(str(path), read_only=read_only, config=duckdb_settings(path))
 
 
 class Warehouse:

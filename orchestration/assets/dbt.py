@@ -24,6 +24,7 @@ from dagster_dbt import (
 )
 from dagster_dbt.dbt_project import using_dagster_dev
 
+from geitonia.build import plan_build, record_build
 from geitonia.config import DBT_PROJECT_DIR
 from orchestration.partitions import WAREHOUSE_POOL
 from orchestration.resources import HOME_ENV, geitonia_home
@@ -101,9 +102,16 @@ def geitonia_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     target = geitonia_home() / "dbt" / "runs" / context.run.run_id
     # cautious: a test runs only when every model it reads is in the selection, so that a
     # subset (e.g. the staging group) does not run tests of models it did not build
-    yield from dbt.cli(
-        ["build", "--indirect-selection", "cautious"], context=context, target_path=target
-    ).stream()
+    # incremental by municipality (geitonia/build.py): only what new loads touched, unless the
+    # project changed or nothing was built yet
+    warehouse = geitonia_home() / "warehouse" / "geitonia.duckdb"
+    plan = plan_build(warehouse)
+    context.log.info(f"dbt build: {plan.mode} {', '.join(plan.municipalities)} ({plan.reason})")
+    args = ["build", "--indirect-selection", "cautious", *plan.dbt_args(unit_tests=True)]
+    yield from dbt.cli(args, context=context, target_path=target).stream()
+    # the state of a build covers the whole project: a subset leaves the next build to redo
+    if set(context.selected_asset_keys) == set(context.assets_def.keys):
+        record_build(warehouse, plan)
 
 
 def dbt_resource() -> DbtCliResource:

@@ -356,11 +356,18 @@ def _period_type(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def published(dbt_built_home: Path) -> pl.DataFrame:
+def published_all(dbt_built_home: Path) -> pl.DataFrame:
     frame = _query(dbt_built_home, "select * from marts.indicator_values")
     frame = _period_type(frame.with_columns(pl.col("period_start", "period_end").cast(pl.Date)))
     assert frame["period_type"].null_count() == 0, "a period neither month, quarter nor year"
     return frame
+
+
+@pytest.fixture(scope="module")
+def published(published_all: pl.DataFrame) -> pl.DataFrame:
+    """The published rows of the levels the truth's geography has (the national level, all
+    municipalities of the warehouse, is checked against the municipality on its own)."""
+    return published_all.filter(pl.col("area_level") != "national")
 
 
 @pytest.fixture(scope="module")
@@ -369,7 +376,8 @@ def unsuppressed(dbt_built_home: Path) -> pl.DataFrame:
         dbt_built_home,
         """select indicator_id, area_level, area_id, cast(period_start as date) as period_start,
                   cast(period_end as date) as period_end, numerator, denominator, value
-           from intermediate.int_indicator_values""",
+           from intermediate.int_indicator_values
+           where area_level <> 'national'""",
     )
     return _period_type(frame)
 
@@ -403,14 +411,15 @@ def _year_rows(frame: pl.DataFrame, indicator_id: str) -> pl.DataFrame:
 
 
 def test_every_area_and_period_is_published(
-    published: pl.DataFrame, catalogue: pl.DataFrame, truth: Truth
+    published_all: pl.DataFrame, catalogue: pl.DataFrame, truth: Truth
 ) -> None:
     """Each indicator has one row per area of each of its catalogue levels, for the year."""
     keys = ["indicator_id", "area_level", "area_id", "period_start", "period_end"]
-    assert published.select(keys).is_unique().all()
+    assert published_all.select(keys).is_unique().all()
     n_areas = {lvl: truth.hierarchy[col].n_unique() for lvl, col in HIERARCHY_COLUMNS.items()}
+    n_areas["national"] = 1
     counts = (
-        published.filter(pl.col("period_type") == "year")
+        published_all.filter(pl.col("period_type") == "year")
         .group_by("indicator_id", "area_level")
         .len()
     )
@@ -737,18 +746,34 @@ def expected_comparison(rows: pl.DataFrame) -> pl.Series:
     return rows.select(rule.alias("expected"))["expected"]
 
 
-def test_compared_to_benchmark(published: pl.DataFrame) -> None:
+def test_compared_to_benchmark(published_all: pl.DataFrame) -> None:
+    # every area is compared with its municipality, a municipality with the national level
     keys = ["indicator_id", "period_start", "period_end"]
-    bench = published.filter(pl.col("area_level") == "municipality").select(
-        *keys, pl.col("value").alias("benchmark")
+    benchmarks = {
+        level: published_all.filter(pl.col("area_level") == level).select(
+            *keys, pl.col("value").alias("benchmark")
+        )
+        for level in ("municipality", "national")
+    }
+    rows = pl.concat(
+        [
+            published_all.filter(pl.col("area_level") == "municipality").join(
+                benchmarks["national"], on=keys, how="left"
+            ),
+            published_all.filter(~pl.col("area_level").is_in(["municipality", "national"])).join(
+                benchmarks["municipality"], on=keys, how="left"
+            ),
+            published_all.filter(pl.col("area_level") == "national").with_columns(
+                benchmark=pl.lit(None, dtype=pl.Float64)
+            ),
+        ]
     )
-    rows = published.join(bench, on=keys, how="left")
     rows = rows.with_columns(expected=expected_comparison(rows))
     # counts and medians are not compared (no rate to compare a part with the whole on), nor
-    # is the municipality with itself
+    # is the national level (it has no benchmark)
     rows = rows.with_columns(
         expected=pl.when(
-            pl.col("method").is_in(["count", "median"]) | (pl.col("area_level") == "municipality")
+            pl.col("method").is_in(["count", "median"]) | (pl.col("area_level") == "national")
         )
         .then(pl.lit("not_compared"))
         .otherwise(pl.col("expected"))
@@ -767,6 +792,26 @@ def test_compared_to_benchmark(published: pl.DataFrame) -> None:
         "expected",
     ).head(10)
     assert set(rows["compared_to_benchmark"].unique()) >= {"similar", "not_compared"}
+
+
+def test_national_level_of_one_municipality(published_all: pl.DataFrame) -> None:
+    # one municipality in the warehouse: the national level is that municipality, value for
+    # value, interval for interval, suppression for suppression
+    keys = ["indicator_id", "period_start", "period_end"]
+    cols = ["numerator", "denominator", "value", "lower_95", "upper_95", "suppressed"]
+    national = published_all.filter(pl.col("area_level") == "national")
+    municipality = published_all.filter(pl.col("area_level") == "municipality")
+    assert national.height == municipality.height > 0
+    assert national["area_id"].unique().to_list() == ["EL"]
+    both = national.select(*keys, *cols).join(
+        municipality.select(*keys, *cols), on=keys, suffix="_m", validate="1:1"
+    )
+    assert both.height == national.height
+    for c in cols:
+        a, b = pl.col(c), pl.col(f"{c}_m")
+        close = (a == b) if c == "suppressed" else ((a - b).abs() <= REL * b.abs())
+        differ = both.filter(~(close | (a.is_null() & b.is_null())).fill_null(False))
+        assert differ.height == 0, (c, differ.head(5))
 
 
 # --- 3. disclosure control ----------------------------------------------------------------------

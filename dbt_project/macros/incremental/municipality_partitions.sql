@@ -20,7 +20,8 @@
       replace_municipalities below, partition column municipality_code.
   in_municipality_partitions(column, national=false) -> SQL boolean: true for the rows this run
       recomputes (every row on a full build; with national=true also rows whose column is null).
-  selected_municipalities()   -> the list of codes of the variable, or none for "all".
+  selected_municipalities()   -> the list of codes of the variable, or none for "all" (the
+      variable unset); an empty list recomputes no municipality, only the national rows.
   get_incremental_replace_municipalities_sql(arg_dict): deletes the recomputed partitions from
       the table (the selected municipalities and the national rows; every row when no
       selection) and inserts the new rows, in one transaction. Plain SQL (delete + insert), so
@@ -39,7 +40,7 @@
 
 {% macro selected_municipalities() -%}
     {%- set selected = var('municipalities', none) -%}
-    {%- if selected is none or selected == '' or selected == [] -%}
+    {%- if selected is none or selected == '' -%}
         {{ return(none) }}
     {%- endif -%}
     {%- if selected is string -%}
@@ -68,6 +69,8 @@
     {%- set codes = selected_municipalities() -%}
     {%- if codes is none or not is_incremental() -%}
         (1 = 1)
+    {%- elif codes | length == 0 -%}
+        ({{ column }} is null and {{ 'true' if national else 'false' }})
     {%- elif national -%}
         ({{ column }} in {{ municipality_list_sql(codes) }} or {{ column }} is null)
     {%- else -%}
@@ -83,7 +86,9 @@
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- set codes = selected_municipalities() -%}
     delete from {{ target }}
-    {%- if codes is not none %}
+    {%- if codes is not none and codes | length == 0 %}
+    where {{ column }} is null
+    {%- elif codes is not none %}
     where {{ column }} in {{ municipality_list_sql(codes) }} or {{ column }} is null
     {%- endif %};
     insert into {{ target }} ({{ columns }})
