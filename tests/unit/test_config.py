@@ -21,7 +21,7 @@ def test_profile_uses_the_same_variables_and_defaults() -> None:
         config.DUCKDB_MEMORY_LIMIT_ENV: config.DUCKDB_MEMORY_LIMIT_DEFAULT,
         config.DUCKDB_THREADS_ENV: config.DUCKDB_THREADS_DEFAULT,
     }
-    assert f"/{config.DUCKDB_TEMP_SUBDIR}\"" in text
+    assert f'/{config.DUCKDB_TEMP_SUBDIR}"' in text
 
 
 def test_settings_follow_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
