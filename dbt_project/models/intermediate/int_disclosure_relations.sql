@@ -77,22 +77,7 @@ area_parents as (
 
 period_parents as (
 
-    select
-        months.municipality_code,
-        months.period_type,
-        months.period_start,
-        parents.period_type as parent_period_type,
-        parents.period_start as parent_period_start
-    from periods as months
-    inner join periods as parents
-        on
-            months.municipality_code = parents.municipality_code
-            and months.period_start >= parents.period_start
-            and months.period_end <= parents.period_end
-            and (
-                (months.period_type = 'month' and parents.period_type = 'quarter')
-                or (months.period_type = 'quarter' and parents.period_type = 'year')
-            )
+    {{ period_parents('periods', keys=['municipality_code']) }}
 
 ),
 
@@ -157,23 +142,10 @@ relations as (
 
 ),
 
--- relations whose total has no parts (e.g. a community with no neighbourhoods listed) protect
--- nothing and are dropped
-groups_with_parts as (
-
-    select group_id
-    from relations
-    group by group_id
-    having sum(case when is_total then 0 else 1 end) > 0
-
-),
-
+-- relations whose total has no parts protect nothing and are dropped
 relations_with_parts as (
 
-    select relations.*
-    from relations
-    inner join groups_with_parts
-        on relations.group_id = groups_with_parts.group_id
+    {{ relations_with_parts('relations') }}
 
 ),
 

@@ -142,18 +142,7 @@ requests_made as (
 
 requests_fulfilled as (
 
-    select
-        periods.period_type,
-        periods.period_start,
-        fct.municipality_code,
-        fct.neighbourhood_id,
-        fct.days_to_fulfil
-    from {{ ref('fct_call_centre_requests') }} as fct
-    inner join periods
-        on
-            fct.municipality_code = periods.municipality_code
-            and fct.fulfilled_on between periods.period_start and periods.period_end
-    where fct.fulfilled_on is not null
+    {{ requests_fulfilled_in_periods('periods') }}
 
 ),
 
