@@ -65,9 +65,9 @@
 {%- endmacro %}
 
 
-{% macro in_municipality_partitions(column='municipality_code', national=false) -%}
+{% macro in_municipality_partitions(column='municipality_code', national=false, for_test=false) -%}
     {%- set codes = selected_municipalities() -%}
-    {%- if codes is none or not is_incremental() -%}
+    {%- if codes is none or (not for_test and not is_incremental()) -%}
         (1 = 1)
     {%- elif codes | length == 0 -%}
         ({{ column }} is null and {{ 'true' if national else 'false' }})
@@ -107,4 +107,53 @@
     belongs to: its municipality_code, null for the national level (which spans them all). -#}
 {% macro municipality_of_area(relation) -%}
     case when {{ relation }}.area_level = 'national' then null else {{ relation }}.municipality_code end
+{%- endmacro %}
+
+
+{#-
+  Data tests of an incremental build look at the rows it recomputed: dbt wraps the relation a
+  generic test reads in get_where_subquery (its `where` config); this override adds, for a
+  model partitioned by municipality, the selected municipalities (and the national rows), and
+  for a model whose config says meta: {municipality_scope: area_id}, the areas of those
+  municipalities. The other municipalities' rows were tested when they were built. A full
+  build tests every row.
+-#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- set scope = municipality_test_scope(relation) -%}
+    {%- if where or scope -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where ({{ where if where else '1 = 1' }}) and {{ scope if scope else '(1 = 1)' }}) dbt_subquery
+        {%- endset -%}
+        {{ return(filtered) }}
+    {%- else -%}
+        {{ return(relation) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro municipality_test_scope(relation) -%}
+    {%- set codes = selected_municipalities() -%}
+    {%- if codes is none or not execute or relation is string -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model'
+              and (node.alias or node.name) | lower == (relation.identifier or '') | lower
+              and node.schema | lower == (relation.schema or '') | lower -%}
+            {%- if node.config.get('incremental_strategy') == 'replace_municipalities' -%}
+                {{ return(in_municipality_partitions('municipality_code', national=true, for_test=true)) }}
+            {%- elif (node.config.get('meta') or {}).get('municipality_scope') == 'area_id' -%}
+                {#- not ref(): a test's dependencies are fixed at parse time -#}
+                {%- set n = graph.nodes['model.geitonia.int_areas'] -%}
+                {%- set areas_relation = api.Relation.create(database=n.database, schema=n.schema, identifier=(n.alias or n.name)) -%}
+                {%- set areas -%}
+                    (area_id in (select area_id from {{ areas_relation }}
+                                 where {{ in_municipality_partitions('municipality_code', national=true, for_test=true) }}))
+                {%- endset -%}
+                {{ return(areas) }}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
 {%- endmacro %}

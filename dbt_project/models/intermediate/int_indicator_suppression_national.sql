@@ -23,12 +23,6 @@ catalogue as (
 
 ),
 
-periods as (
-
-    select * from {{ ref('int_periods_national') }}
-
-),
-
 national_cells as (
 
     {{ indicator_disclosure_cells('values_all') }}
@@ -96,66 +90,9 @@ cells as (
 
 ),
 
-controlled as (
-
-    select cells.*
-    from cells
-    inner join catalogue
-        on cells.indicator_id = catalogue.indicator_id
-    where catalogue.min_count_for_publication > 0
-
-),
-
-period_parents as (
-
-    {{ period_parents('periods', keys=[]) }}
-
-),
-
-relations as (
-
-    -- the nation (total) and its municipalities (parts)
-    select
-        {{ dbt.concat(["'area|'", 'controlled.indicator_id', "'|national|" ~ national_area_id() ~ "|'",
-                       'controlled.period_type', "'|'", dbt.cast('controlled.period_start', dbt.type_string())]) }}
-            as group_id,
-        controlled.cell_id,
-        controlled.area_level = 'national' as is_total
-    from controlled
-    where controlled.is_additive_over_areas
-    union all
-    -- a national quarter or year (total) and its months or quarters (parts)
-    select
-        {{ dbt.concat(["'time|'", 'controlled.indicator_id', "'|national|" ~ national_area_id() ~ "|'",
-                       'period_parents.parent_period_type', "'|'",
-                       dbt.cast('period_parents.parent_period_start', dbt.type_string())]) }}
-            as group_id,
-        controlled.cell_id,
-        false as is_total
-    from controlled
-    inner join period_parents
-        on
-            controlled.period_type = period_parents.period_type
-            and controlled.period_start = period_parents.period_start
-    where controlled.area_level = 'national' and controlled.is_additive_over_time
-    union all
-    select
-        {{ dbt.concat(["'time|'", 'controlled.indicator_id', "'|national|" ~ national_area_id() ~ "|'",
-                       'controlled.period_type', "'|'", dbt.cast('controlled.period_start', dbt.type_string())]) }}
-            as group_id,
-        controlled.cell_id,
-        true as is_total
-    from controlled
-    where
-        controlled.area_level = 'national'
-        and controlled.is_additive_over_time
-        and controlled.period_type <> 'month'
-
-),
-
 relations_with_parts as (
 
-    {{ relations_with_parts('relations') }}
+    select * from {{ ref('int_disclosure_relations_national') }}
 
 ),
 
