@@ -1,63 +1,67 @@
 """Benchmark for the "Scale" issue: the whole pipeline from one municipality to a country.
 
-    python benchmarks/bench_scale.py            # everything: hours at the full scale
-    python benchmarks/bench_scale.py --quick    # 1, 2 and 4 municipalities at a tenth of the
-                                                # population, national = 4: a few minutes
+    python benchmarks/bench_scale.py            # everything (hours at the full scale)
+    python benchmarks/bench_scale.py --quick    # N = 1, 2, 4 at a tenth of the population,
+                                                # W2/W3/W4 at N = 4: about 8 minutes here
     python benchmarks/bench_scale.py --municipalities 1,4 --national 4 --skip-ratios
-    make bench                                  # bench_generate, bench_ingest, bench_dbt, then this
+    make bench                                  # bench_generate, bench_ingest, bench_dbt, this
     make bench BENCH_SCALE_ARGS=--quick
 
-Options: `--municipalities 1,4,16,60` (the scaling points), `--national N` (W2/W3/W4, default
-60), `--repeats R` (pipeline runs at N = 1, default 3), `--national-repeats` (runs at every
-N > 1, default 1), `--ratio-repeats` (default R), `--queries` (W4 timed queries of each kind,
-default 200), `--seed`, `--population-factor`, `--skip-w1 / --skip-w2 / --skip-w3 / --skip-w4 /
---skip-scaling / --skip-ratios`, `--workdir DIR` and `--keep` (the temporary folder), and
-`--source-tree DIR` (run another checkout's CLI and dbt project with this venv, e.g.
-`git archive HEAD | tar -x -C /tmp/head`; the ratio measurements take their dbt project from it
-too).
+Options: `--municipalities 1,4,16,60` (scaling points), `--national N` (W2, W3, W4; default 60),
+`--repeats R` (pipeline runs at N = 1, default 3), `--national-repeats` (runs at every N > 1,
+default 1), `--ratio-repeats` (default R), `--queries` (W4: timed queries of each kind, default
+200), `--seed` (42), `--population-factor` (default: the scale's, 1.0), `--skip-w1`,
+`--skip-w2` (and so W3, W4), `--skip-w3`, `--skip-w4`, `--skip-scaling` (only N = 1 and
+N = --national), `--skip-ratios`, `--workdir DIR` and `--keep` (the temporary folder: worlds,
+homes, logs), `--source-tree DIR` (run another checkout's CLI and dbt project with this venv, e.g.
+after `git archive <rev> | tar -x -C /tmp/rev`; the ratios take their dbt project from it too).
 
-What is measured. Every stage is its own process, run through the CLI with its own
-GEITONIA_HOME under the temporary folder (DBT_SEND_ANONYMOUS_USAGE_STATS=false, no pseudonym key
-in the environment: `geitonia init` makes one). Each process is sampled every 50 ms for the RSS
-summed over its process tree (`benchmarks.harness`, psutil); its output goes to a log file in
-the temporary folder.
+Every stage is its own process, run through the CLI with its own GEITONIA_HOME in the temporary
+folder (DBT_SEND_ANONYMOUS_USAGE_STATS=false; no GEITONIA_PSEUDONYM_KEY: `geitonia init` makes a
+key). Each process is sampled every 50 ms for the RSS summed over its process tree
+(`benchmarks.harness._tree_rss`, psutil: harness.run_measured's sampler, here also logging the
+output to a file and noting whether the process has a child); a failing stage is reported with
+the end of its log (and dbt's failing nodes) and the parts that need it are skipped.
 
-- Pipeline at N municipalities (one point of the scaling curve): `geitonia generate` (N = 1:
+- Pipeline at N municipalities (a point of the scaling curve): `geitonia generate` (N = 1:
   `--scale municipal`; N > 1: `--scale national --municipalities N`), `geitonia init`,
-  `geitonia ingest <world>/exports`, `geitonia build`. `geitonia build` runs dbt build in a
-  subprocess, then publishes in its own process: the sampler splits it where its last child
-  process exits into the stages "dbt build" (CLI start and dbt) and "publish". The whole is the
-  sum of the stages; the peak is the largest of their peaks. Every repeat generates again
-  (generation is a measured stage); the world of the first repeat is kept for the parts below.
-- W1 municipal = the point N = 1; W2 national = the point N = --national (by default one of the
-  scaling points: it is built once). Points: --municipalities plus N = 1 and N = --national.
-- W3 monthly, on the W2 home: W2's landing folder (hard links to the generated exports) holds
-  every file except those of the last month of one municipality (the first code; a file's month
+  `geitonia ingest <world>/exports`, `geitonia build`. `geitonia build` runs `dbt build` in a
+  subprocess and then publishes in its own process: it is split where its last child process
+  exits into "dbt build" (CLI start, build plan, dbt) and "publish" (the build's bookkeeping
+  and the snapshot). The whole is the sum of the stages, its peak the largest stage peak. Every
+  repeat generates again (generation is measured); the first repeat's world is kept for the
+  ratios (N = 1) and W3 (N = --national), the homes of W1 and W2 likewise.
+- W1 municipal is the point N = 1, W2 national the point N = --national: the points are
+  --municipalities plus those two, so W2 is built once and is also a scaling point.
+- W3 monthly, on the W2 home. W2's landing folder (hard links to the generated exports) holds
+  every file but those of the last month of one municipality (the first code; a file's month
   from its name, `ingest.landing.period_from_name`, else from the generator's manifest;
-  reference files always included). Afterwards those files are copied into a fresh landing
-  folder (data files only: a municipality sends its reference files once) and
-  `geitonia ingest <folder>` + `geitonia build` are timed. Then the same month is re-sent with one
-  file changed (its last data row removed; the others are identical and skipped by ingest):
-  ingest + build timed again. The load log before and after tells which files were loaded.
-- W4 queries, on the current snapshot of the W2 home after W3 (`geitonia.publish.
-  current_snapshot`), in one Python process with one read-only DuckDB connection: (a) one
-  indicator for every area in one month, (b) every indicator for one area over all periods.
-  Parameters drawn at random (seeded) from the snapshot; 20 warm-up queries of each kind, then
-  --queries timed ones of each, rows fetched as Python tuples; p50 and p95 in ms.
-- Ratios, measured in this run on the W1 world and warehouse with the functions of
-  bench_ingest.py (`geitonia ingest` of the CSV exports ÷ DuckDB `read_csv` of the same files)
-  and bench_dbt.py (`dbt run` ÷ the compiled SQL of every model run in one DuckDB connection);
-  see their docstrings. Their detailed reports stay with `make bench`'s bench_ingest and
-  bench_dbt lines.
-- Scaling: per stage, the median time and the peak memory against N, drawn log-log with a
-  linear-growth reference line through N = 1 (benchmarks/out/bench_scale.png); the exponent b
-  of a least-squares fit time ∝ N^b. "Linear or better" counts as met when b ≤ 1.1.
+  reference files always included). Then those files are copied into a fresh landing folder
+  (data files only: a municipality sends its reference files once) and `geitonia ingest
+  <folder>` + `geitonia build` are timed; then the same month is re-sent with one file changed
+  (the last data row of its largest plain CSV removed; the other files identical, which ingest
+  skips), timed again. Reported: the load-log entries the step added, the build plan
+  `geitonia build` printed (incremental: which municipalities) and dbt's nodes and elapsed time.
+- W4 queries, on the W2 home's current snapshot after W3 (`geitonia.publish.current_snapshot`),
+  in a Python process with one read-only DuckDB connection: (a) one indicator for every area in
+  one month, (b) every indicator for one area over all periods; parameters drawn at random
+  (seeded) from the snapshot; 20 warm-up queries of each kind, then --queries timed ones of
+  each, rows fetched as Python tuples; p50 and p95 in ms.
+- Ratios, measured in this run, right after W1, on W1's world and warehouse, with the functions
+  of bench_ingest.py (`geitonia ingest` of the CSV exports ÷ DuckDB `read_csv` of the same files)
+  and bench_dbt.py (`dbt run` ÷ the compiled SQL of every model in one DuckDB connection): see
+  their docstrings. Their own detailed reports (all files, slowest models) come from the
+  bench_ingest and bench_dbt lines that `make bench` runs before this one.
+- Scaling: per stage, median time and peak memory against N, drawn log-log with a
+  linear-growth line through the smallest N and the W1/W2 targets (benchmarks/out/
+  bench_scale.png); the exponent b of a least-squares fit (t ∝ N^b). "Linear or better" is met
+  when b ≤ 1.1 (10% for noise).
 
-Reports: benchmarks/out/bench_scale.{md,json,png}, rewritten after every part so that a long run
-that stops leaves what it measured. Targets are the issue's, stated at the full scale; with
---quick or a population factor they are reported but do not apply. Benchmarks report figures;
-this script never fails on time (a failing pipeline stage is reported, and the parts that need
-it are skipped).
+Reports: benchmarks/out/bench_scale.{md,json,png}, rewritten after every part (a long run that
+stops leaves what it measured). Each target is stated with its value, the ratio to it and
+whether it is met; the targets are the issue's, at the full scale: with --quick or
+--population-factor they are reported but do not apply. Benchmarks report figures; this script
+never fails on time. Keep the machine otherwise idle: the load average is in the report.
 """
 
 from __future__ import annotations
@@ -422,6 +426,8 @@ class PipelineRun:
 
 
 class ScaleBench:
+    """The pipeline runs, W3, W4 and the ratios of one invocation, and their report."""
+
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args, self.work = args, work
         self.cli = bench_ingest._geitonia(args.source_tree)
@@ -763,20 +769,19 @@ class ScaleBench:
         rows: list[dict[str, Any]] = []
 
         def add(workload: str, measure: str, value: float | None, target: float, unit: str) -> None:
-            bound = "≤" if unit in ("×", "") else "<"
+            """A target row: "≤" for ratios and exponents (unit "×" or ""), "<" for the rest."""
+            suffix = unit if unit in ("×", "") else f" {unit}"
             row: dict[str, Any] = {
                 "workload": workload,
                 "measure": measure,
                 "value": "not measured",
-                "target": f"{bound} {target:g}{unit}"
-                if unit == "×"
-                else f"{bound} {target:g} {unit}",
+                "target": f"{'≤' if unit in ('×', '') else '<'} {target:g}{suffix}",
                 "÷ target": "",
                 "met": "",
             }
             if value is not None:
                 ratio = value / target
-                row["value"] = f"{value:,.2f}{unit}" if unit == "×" else f"{value:,.2f} {unit}"
+                row["value"] = f"{value:,.2f}{suffix}"
                 row["÷ target"] = f"{ratio:.2f}×"
                 row["met"] = "yes" if value <= target else f"NO ({(ratio - 1) * 100:.0f}% over)"
             rows.append(row)
@@ -1102,6 +1107,11 @@ class ScaleBench:
 
     def run(self) -> None:
         self.meta = meta(self.args)
+        if self.meta["load_average_at_start"] > 0.5 * (os.cpu_count() or 1):
+            self.notes.append(
+                f"the machine was busy at the start (load average "
+                f"{self.meta['load_average_at_start']} on {os.cpu_count()} CPUs): times are noisy"
+            )
         t0 = time.perf_counter()
         self.write()
         self.run_pipelines()
@@ -1280,7 +1290,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--keep", action="store_true", help="keep worlds, homes and logs")
     ap.add_argument("--source-tree", type=Path, help="run another checkout's CLI and dbt project")
     args = ap.parse_args(argv)
-    explicit_points = "--municipalities" in argv
+    explicit_points = any(a.split("=")[0] == "--municipalities" for a in argv)
     if args.quick:
         if not explicit_points:
             args.municipalities = ",".join(map(str, QUICK["municipalities"]))
@@ -1295,6 +1305,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.ratio_repeats = args.ratio_repeats or args.repeats
     if args.source_tree is not None:
         args.source_tree = args.source_tree.resolve()
+    if not 2 <= args.national <= 100 or not all(1 <= n <= 100 for n in args.municipalities):
+        ap.error("municipalities: 1 to 100 (the generator's limit); --national at least 2")
     return args
 
 

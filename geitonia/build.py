@@ -12,8 +12,10 @@ decides what to pass:
 - **incremental**: the municipalities that have new loads in the load log since the last build
   (any status: a refused or superseded file changes data quality, a re-sent month replaces
   rows) or whose reference files (neighbourhoods, gazetteer, population, households) changed.
-  dbt runs with `--vars {municipalities: [...]}`; unit tests are left out (they test the
-  project's logic, which has not changed since the last full build ran them).
+  dbt runs with `--vars {municipalities: [...]}`; the data tests look at the recomputed rows
+  only (macro get_where_subquery); seeds, method checks, unit tests and the tests of the
+  staging views are left out (unchanged since the last full build ran them, or reading the
+  whole raw layer, which ingest validates row by row).
 - **nothing**: no new loads, no changed reference, same project: no dbt run.
 
 The state of the last successful build is one row of `meta.build_state` in the warehouse
@@ -38,6 +40,12 @@ STATE_TABLE = f"{META}.build_state"
 REFERENCE_TABLES = ("ref_neighbourhoods", "ref_gazetteer", "ref_population", "ref_households")
 FINGERPRINT_DIRS = ("models", "macros", "seeds", "snapshots", "analyses")
 FINGERPRINT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml")
+INCREMENTAL_EXCLUDE = (
+    "resource_type:seed",
+    "path:seeds",
+    "path:models/methods",
+    "resource_type:test,path:models/staging",
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,11 @@ class BuildPlan:
         if self.mode == "full":
             return ["--full-refresh"]
         args = ["--vars", json.dumps({"municipalities": list(self.municipalities)})]
+        # what has not changed since the last full build is not redone: the seeds and their
+        # tests, the statistical-method checks, the unit tests; nor are the tests of the
+        # staging views, which read the whole raw layer (ingest validated the new rows, and the
+        # full build tests them all)
+        args += ["--exclude", *INCREMENTAL_EXCLUDE]
         if not unit_tests:
             args += ["--exclude-resource-type", "unit_test"]
         return args
