@@ -50,6 +50,10 @@ cells as (
         values_all.period_type,
         values_all.period_start,
         values_all.period_end,
+        case
+            when values_all.catalogue_method = 'median' then values_all.denominator
+            else values_all.numerator
+        end as cell_count,
         catalogue.is_additive_over_areas,
         catalogue.is_additive_over_time
     from values_all
@@ -149,6 +153,47 @@ relations_with_parts as (
 
 ),
 
+-- records with no neighbourhood count in the municipality only: a municipality's count is
+-- then more than the sum of its units', and the difference is a part of the relation that is
+-- never published (a residual cell, always suppressed), so a suppressed municipality among
+-- published units of count 0 cannot be worked out
+with_counts as (
+
+    select
+        relations_with_parts.group_id,
+        relations_with_parts.is_total,
+        cells.municipality_code,
+        cells.indicator_id,
+        cells.area_id,
+        cells.period_type,
+        cells.period_start,
+        cells.period_end,
+        cells.cell_count
+    from relations_with_parts
+    inner join cells
+        on relations_with_parts.cell_id = cells.cell_id
+    where relations_with_parts.group_id like 'area|%'
+
+),
+
+residuals as (
+
+    select
+        group_id,
+        max(municipality_code) as municipality_code,
+        max(indicator_id) as indicator_id,
+        max(case when is_total then area_id end) as area_id,
+        max(period_type) as period_type,
+        max(period_start) as period_start,
+        max(period_end) as period_end,
+        sum(case when is_total then coalesce(cell_count, 0) else -coalesce(cell_count, 0) end)
+            as residual_count
+    from with_counts
+    group by group_id
+    having sum(case when is_total then coalesce(cell_count, 0) else -coalesce(cell_count, 0) end) > 0
+
+),
+
 final as (
 
     select
@@ -161,10 +206,25 @@ final as (
         cells.area_id,
         cells.period_type,
         cells.period_start,
-        cells.period_end
+        cells.period_end,
+        cast(null as {{ stats_double_type() }}) as residual_count
     from relations_with_parts
     inner join cells
         on relations_with_parts.cell_id = cells.cell_id
+    union all
+    select
+        group_id,
+        false as is_total,
+        {{ dbt.concat(["'residual|'", 'group_id']) }} as cell_id,
+        municipality_code,
+        indicator_id,
+        cast('residual' as {{ dbt.type_string() }}) as area_level,
+        area_id,
+        period_type,
+        period_start,
+        period_end,
+        cast(residual_count as {{ stats_double_type() }}) as residual_count
+    from residuals
 
 )
 

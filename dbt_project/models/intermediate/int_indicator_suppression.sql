@@ -22,16 +22,33 @@ catalogue as (
 
 ),
 
-cells as (
-
-    {{ indicator_disclosure_cells('values_all') }}
-
-),
-
 relations_with_parts as (
 
     select * from {{ ref('int_disclosure_relations') }}
     where {{ in_municipality_partitions('municipality_code') }}
+
+),
+
+cells as (
+
+    {{ indicator_disclosure_cells('values_all') }}
+    union all
+    -- the never-published residual of a municipality's relation with its units (records
+    -- with no neighbourhood): always suppressed
+    select
+        cell_id,
+        municipality_code,
+        indicator_id,
+        area_level,
+        area_id,
+        period_type,
+        period_start,
+        true as is_additive_over_areas,
+        false as is_additive_over_time,
+        residual_count as cell_count,
+        true as is_primary_suppressed
+    from relations_with_parts
+    where area_level = 'residual'
 
 ),
 
@@ -60,6 +77,7 @@ final as (
     from cells
     inner join disclosure_final
         on cells.cell_id = disclosure_final.cell_id
+    where cells.area_level <> 'residual'
 
 )
 

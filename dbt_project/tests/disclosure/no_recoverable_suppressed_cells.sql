@@ -39,9 +39,10 @@ joined as (
 
     select
         relations.group_id,
-        published.suppressed
+        -- a residual (records with no neighbourhood) is never published
+        coalesce(published.suppressed, relations.area_level = 'residual') as suppressed
     from relations
-    inner join published
+    left join published
         on
             relations.indicator_id = published.indicator_id
             and relations.area_level = published.area_level
@@ -56,5 +57,6 @@ select
     count(*) as cells,
     sum(case when suppressed then 1 else 0 end) as suppressed_cells
 from joined
+where suppressed is not null
 group by group_id
 having sum(case when suppressed then 1 else 0 end) = 1
