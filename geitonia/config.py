@@ -62,7 +62,6 @@ class Paths:
             self.warehouse_dir,
             self.snapshots,
             self.dagster_home,
-            self.home / DUCKDB_TEMP_SUBDIR,
         ):
             p.mkdir(parents=True, exist_ok=True)
         self.secrets.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -75,21 +74,19 @@ def paths(home: str | os.PathLike[str] | None = None) -> Paths:
 
 # DuckDB's resources, from configuration (environment variables; the same names and defaults in
 # dbt_project/profiles.yml, checked by tests/unit/test_config.py). Work beyond the memory limit
-# spills to the temporary folder under GEITONIA_HOME instead of failing.
+# spills to DuckDB's temporary folder for the warehouse file, `<database>.tmp` beside it (so
+# under GEITONIA_HOME/warehouse), instead of failing. (It is not set explicitly: dbt-duckdb sets
+# its settings again on every cursor, and DuckDB refuses to switch the temporary folder once a
+# query has spilled to it.)
 DUCKDB_MEMORY_LIMIT_ENV, DUCKDB_MEMORY_LIMIT_DEFAULT = "GEITONIA_DUCKDB_MEMORY_LIMIT", "4GB"
 DUCKDB_THREADS_ENV, DUCKDB_THREADS_DEFAULT = "GEITONIA_DUCKDB_THREADS", "2"
-DUCKDB_TEMP_SUBDIR = "tmp/duckdb"
 
 
 def duckdb_settings(warehouse: Path) -> dict[str, object]:
-    """Settings of every DuckDB connection to the warehouse: memory limit, threads, and a
-    temporary folder to spill to (GEITONIA_HOME/tmp/duckdb; the warehouse is
-    GEITONIA_HOME/warehouse/geitonia.duckdb)."""
-    temp = warehouse.parent.parent / DUCKDB_TEMP_SUBDIR
-    temp.mkdir(parents=True, exist_ok=True)
+    """Settings of every DuckDB connection to the warehouse: memory limit and threads (it
+    spills to `<warehouse>.tmp`, DuckDB's default for a database file)."""
     return {
         "memory_limit": os.environ.get(DUCKDB_MEMORY_LIMIT_ENV, DUCKDB_MEMORY_LIMIT_DEFAULT),
         "threads": int(os.environ.get(DUCKDB_THREADS_ENV, DUCKDB_THREADS_DEFAULT)),
-        "temp_directory": str(temp),
         "preserve_insertion_order": False,
     }
