@@ -922,10 +922,50 @@ def _relations(
     return pl.concat([as_total, as_part, time_rel])
 
 
+def _residuals(
+    unsuppressed: pl.DataFrame, areas: pl.DataFrame, catalogue: pl.DataFrame
+) -> pl.DataFrame:
+    """A hidden, never-published part of each area relation whose total is more than the sum
+    of its parts (records with no neighbourhood count in the municipality only): one row
+    (relation, suppressed=True) per such relation, worked out from the unsuppressed counts."""
+    additive = catalogue.filter(pl.col("is_additive_over_areas")).select("indicator_id")
+    counts = unsuppressed.join(additive, on="indicator_id").join(
+        areas.select("area_level", "area_id", "parent_area_id"), on=["area_level", "area_id"]
+    )
+    key = ["indicator_id", "period_type", "period_start"]
+    totals = counts.select(
+        *key, pl.col("area_id").alias("total_id"), pl.col("numerator").alias("total")
+    )
+    parts = (
+        counts.filter(pl.col("parent_area_id").is_not_null())
+        .group_by(*key, pl.col("parent_area_id").alias("total_id"))
+        .agg(pl.col("numerator").fill_null(0).sum().alias("parts"))
+    )
+    residual = totals.join(parts, on=[*key, "total_id"]).filter(
+        pl.col("total").fill_null(0) > pl.col("parts")
+    )
+    return residual.select(
+        pl.concat_str(
+            pl.lit("area"),
+            "indicator_id",
+            "period_type",
+            pl.col("period_start").cast(pl.String),
+            "total_id",
+            separator="|",
+        ).alias("relation"),
+        pl.lit(True).alias("suppressed"),
+    )
+
+
 def test_secondary_suppression_leaves_no_cell_recoverable(
-    published: pl.DataFrame, areas: pl.DataFrame, catalogue: pl.DataFrame
+    published: pl.DataFrame,
+    unsuppressed: pl.DataFrame,
+    areas: pl.DataFrame,
+    catalogue: pl.DataFrame,
 ) -> None:
-    members = _relations(published, areas, catalogue)
+    members = pl.concat(
+        [_relations(published, areas, catalogue), _residuals(unsuppressed, areas, catalogue)]
+    )
     per_relation = members.group_by("relation").agg(
         pl.len().alias("cells"), pl.col("suppressed").sum().alias("suppressed")
     )
