@@ -1,7 +1,7 @@
 {#-
   indicator_disclosure_cells(values, catalogue) -> a select statement
   The cells of disclosure control for rows of int_indicator_values (a CTE named by `values`),
-  one per row: cell_id, municipality_code, the row's keys, the catalogue's additivity flags,
+  one per row (controlled_only: only indicators with a minimum count, those in relations): cell_id, municipality_code, the row's keys, the catalogue's additivity flags,
   cell_count (the count whose disclosure is controlled: the numerator; for a median the number
   of requests it is taken over) and is_primary_suppressed: a count from 1 to the threshold (also
   a counted denominator), or an age-standardised rate over fewer than 10 events. Internal
@@ -11,7 +11,7 @@
   (cell_id, linked_cell_id): a derived indicator is suppressed with the indicator its catalogue
   row names in suppress_with_indicator_id (same area and period).
 -#}
-{% macro indicator_disclosure_cells(values, catalogue='catalogue') -%}
+{% macro indicator_disclosure_cells(values, catalogue='catalogue', controlled_only=false) -%}
     select
         {{ indicator_cell_id(values) }} as cell_id,
         {{ values }}.municipality_code,
@@ -20,6 +20,7 @@
         {{ values }}.area_id,
         {{ values }}.period_type,
         {{ values }}.period_start,
+        {{ values }}.period_end,
         {{ catalogue }}.is_additive_over_areas,
         {{ catalogue }}.is_additive_over_time,
         case
@@ -40,6 +41,9 @@
     from {{ values }}
     inner join {{ catalogue }}
         on {{ values }}.indicator_id = {{ catalogue }}.indicator_id
+    {%- if controlled_only %}
+    where {{ catalogue }}.min_count_for_publication > 0
+    {%- endif %}
 {%- endmacro %}
 
 

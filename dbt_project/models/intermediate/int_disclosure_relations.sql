@@ -41,25 +41,7 @@ periods as (
 
 cells as (
 
-    select
-        {{ indicator_cell_id('values_all') }} as cell_id,
-        values_all.municipality_code,
-        values_all.indicator_id,
-        values_all.area_level,
-        values_all.area_id,
-        values_all.period_type,
-        values_all.period_start,
-        values_all.period_end,
-        case
-            when values_all.catalogue_method = 'median' then values_all.denominator
-            else values_all.numerator
-        end as cell_count,
-        catalogue.is_additive_over_areas,
-        catalogue.is_additive_over_time
-    from values_all
-    inner join catalogue
-        on values_all.indicator_id = catalogue.indicator_id
-    where catalogue.min_count_for_publication > 0
+    {{ indicator_disclosure_cells('values_all', controlled_only=true) }}
 
 ),
 

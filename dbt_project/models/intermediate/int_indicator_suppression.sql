@@ -43,6 +43,7 @@ cells as (
         area_id,
         period_type,
         period_start,
+        period_end,
         true as is_additive_over_areas,
         false as is_additive_over_time,
         residual_count as cell_count,
